@@ -1,0 +1,494 @@
+//! Service settings: one TOML file plus `BRIDGE_<SECTION>__<KEY>` environment overrides.
+//!
+//! This module owns the shape of `bridge.toml`, its defaults, and where secrets
+//! come from. Secrets (Jira token, Test Manager client secret, webhook secrets)
+//! are read from the environment or from files named in the TOML, never from the
+//! TOML itself, and are held as [`SecretString`] so they cannot be printed by
+//! accident. Relative paths are resolved against the working directory.
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use url::Url;
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file or an override has a wrong, missing or unknown key.
+    #[error("configuration {path}: {message}")]
+    Invalid {
+        /// The configuration file being loaded.
+        path: String,
+        /// What is wrong, naming the key.
+        message: String,
+    },
+    /// A secret was written into the TOML file instead of the environment or a file.
+    #[error("configuration {path}: `{key}` is a secret and may not be written in the file; set {env} or `{key}_file` instead")]
+    SecretInFile {
+        /// The configuration file.
+        path: String,
+        /// The dotted key, e.g. `jira.token`.
+        key: String,
+        /// The environment variable to use instead.
+        env: String,
+    },
+    /// A secret file named in the configuration could not be read.
+    #[error("configuration: cannot read secret file {path} (named by `{key}`): {source}")]
+    SecretFile {
+        /// The dotted key naming the file.
+        key: String,
+        /// The file's path.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A required secret is missing.
+    #[error("configuration: `{key}` is required; set {env} or `{key}_file`")]
+    MissingSecret {
+        /// The dotted key, e.g. `jira.token`.
+        key: String,
+        /// The environment variable that can hold it.
+        env: String,
+    },
+}
+
+/// Everything `bridge.toml` configures.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The inbound HTTP server.
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// How Test Manager authenticates to the bridge.
+    #[serde(default)]
+    pub auth: AuthSettings,
+    /// The Jira instance issues are created in.
+    pub jira: JiraSettings,
+    /// The Test Manager REST API the failure details are read from.
+    pub testmanager: TestManagerSettings,
+    /// The ledger store.
+    #[serde(default)]
+    pub store: StoreSettings,
+    /// Where the per-project mapping files live.
+    #[serde(default)]
+    pub mappings: MappingsSettings,
+    /// Create Defect behaviour.
+    #[serde(default)]
+    pub defects: DefectSettings,
+}
+
+/// Settings of the inbound HTTP server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to listen on, e.g. `0.0.0.0:8080`; port 0 picks a free port.
+    pub listen: String,
+    /// Largest accepted request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Time a client has to send its request headers, in milliseconds.
+    pub client_request_timeout_ms: u64,
+    /// Worker threads; defaults to the number of CPUs.
+    pub workers: Option<usize>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            body_limit_bytes: 64 * 1024,
+            client_request_timeout_ms: 5_000,
+            workers: None,
+        }
+    }
+}
+
+/// Inbound authentication of Test Manager's webhook calls.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Accept calls without a secret for projects that have none configured.
+    pub allow_unauthenticated: bool,
+    /// Header that may carry the secret instead of the URL path.
+    pub header: String,
+    /// Webhook secret per route (mapping `project.route`); from `BRIDGE_AUTH__SECRETS__<ROUTE>`.
+    pub secrets: BTreeMap<String, SecretString>,
+    /// A directory holding one file per route, named after the route, containing its secret.
+    pub secrets_dir: Option<PathBuf>,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            allow_unauthenticated: false,
+            header: "X-Bridge-Secret".into(),
+            secrets: BTreeMap::new(),
+            secrets_dir: None,
+        }
+    }
+}
+
+/// Which Jira product the bridge talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JiraFlavour {
+    /// Jira Cloud: REST v3, ADF, `search/jql`, Basic email + API token.
+    Cloud,
+    /// Jira Data Center / Server: REST v2, wiki markup, `search`, Bearer PAT.
+    DataCenter,
+}
+
+/// Connection to Jira.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraSettings {
+    /// `cloud` or `data_center`.
+    pub flavour: JiraFlavour,
+    /// Base URL, may carry a path (`https://host/jira/`, `https://api.atlassian.com/ex/jira/{cloudId}/`).
+    pub base_url: Url,
+    /// URL people open issues at, when it differs from `base_url` (e.g. scoped-token gateways).
+    pub browse_url: Option<Url>,
+    /// Account e-mail (Cloud only; Basic auth with the API token).
+    pub email: Option<String>,
+    /// API token (Cloud) or personal access token (Data Center); from `BRIDGE_JIRA__TOKEN`.
+    pub token: Option<SecretString>,
+    /// File holding the token instead of the environment.
+    pub token_file: Option<PathBuf>,
+    /// Connect timeout in milliseconds.
+    #[serde(default = "defaults::connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Total timeout of one call in milliseconds.
+    #[serde(default = "defaults::request_timeout_ms")]
+    pub timeout_ms: u64,
+    /// How long Jira's field list is cached, in seconds.
+    #[serde(default = "defaults::field_cache_secs")]
+    pub field_cache_secs: u64,
+    /// Verify mappings against Jira's metadata at start-up (a missing project,
+    /// issue type, priority, component or field stops the service; an unreachable
+    /// Jira only logs a warning).
+    #[serde(default = "defaults::yes")]
+    pub verify_on_start: bool,
+}
+
+/// Connection to the Test Manager REST API.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestManagerSettings {
+    /// e.g. `https://cloud.uipath.com/{org}/{tenant}/testmanager_` or a standalone base URL.
+    pub base_url: Url,
+    /// OAuth token endpoint; derived from `base_url` when absent.
+    pub token_url: Option<Url>,
+    /// External application (client credentials) id.
+    pub client_id: String,
+    /// Its secret; from `BRIDGE_TESTMANAGER__CLIENT_SECRET`.
+    pub client_secret: Option<SecretString>,
+    /// File holding the secret instead of the environment.
+    pub client_secret_file: Option<PathBuf>,
+    /// Scopes requested with the token.
+    #[serde(default = "defaults::tm_scope")]
+    pub scope: String,
+    /// Connect timeout in milliseconds.
+    #[serde(default = "defaults::connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
+    /// Total timeout of one call in milliseconds.
+    #[serde(default = "defaults::request_timeout_ms")]
+    pub timeout_ms: u64,
+}
+
+/// The ledger store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// `sqlite://path/ledger.db` (embedded, one process) or `postgres://…` (shared by replicas).
+    pub url: String,
+    /// Connection pool size.
+    pub max_connections: u32,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://data/ledger.db".into(),
+            max_connections: 8,
+        }
+    }
+}
+
+/// Where mapping files are read from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MappingsSettings {
+    /// Directory of `*.toml` mapping files, one per Test Manager project.
+    pub dir: PathBuf,
+}
+
+impl Default for MappingsSettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("mappings"),
+        }
+    }
+}
+
+/// Create Defect behaviour.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefectSettings {
+    /// A claim older than this with no issue is considered abandoned, in seconds.
+    pub claim_stale_after_secs: u64,
+    /// How long a request waits for another request creating the same issue, in seconds.
+    pub wait_for_winner_secs: u64,
+}
+
+impl Default for DefectSettings {
+    fn default() -> Self {
+        Self {
+            claim_stale_after_secs: 120,
+            wait_for_winner_secs: 20,
+        }
+    }
+}
+
+impl DefectSettings {
+    /// [`Self::claim_stale_after_secs`] as a duration.
+    pub fn claim_stale_after(&self) -> Duration {
+        Duration::from_secs(self.claim_stale_after_secs)
+    }
+    /// [`Self::wait_for_winner_secs`] as a duration.
+    pub fn wait_for_winner(&self) -> Duration {
+        Duration::from_secs(self.wait_for_winner_secs)
+    }
+}
+
+mod defaults {
+    pub fn connect_timeout_ms() -> u64 {
+        5_000
+    }
+    pub fn request_timeout_ms() -> u64 {
+        30_000
+    }
+    pub fn field_cache_secs() -> u64 {
+        600
+    }
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn tm_scope() -> String {
+        "TM.Projects.Read TM.TestCases.Read TM.TestExecutions.Read TM.Attachments.Read".into()
+    }
+}
+
+/// Keys that hold secrets: they may come from the environment or a `_file`, never the TOML.
+const SECRET_KEYS: [(&str, &str); 3] = [
+    ("jira", "token"),
+    ("testmanager", "client_secret"),
+    ("auth", "secrets"),
+];
+
+impl Settings {
+    /// Loads `path`, applies `BRIDGE_*` environment overrides, and resolves secret files.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            path: shown.clone(),
+            message: format!("cannot read the file: {e}"),
+        })?;
+        reject_secrets_in_file(&shown, &text)?;
+        let figment = Figment::new()
+            .merge(Toml::string(&text))
+            .merge(Env::prefixed("BRIDGE_").split("__"));
+        let mut settings: Settings = figment.extract().map_err(|e| ConfigError::Invalid {
+            path: shown.clone(),
+            message: describe_figment_error(e),
+        })?;
+        settings.resolve_secret_files()?;
+        Ok(settings)
+    }
+
+    /// Reads `*_file` secrets and checks that the required ones are present.
+    pub fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
+        if let Some(file) = &self.jira.token_file {
+            self.jira.token = Some(read_secret("jira.token_file", file)?);
+        }
+        if let Some(file) = &self.testmanager.client_secret_file {
+            self.testmanager.client_secret =
+                Some(read_secret("testmanager.client_secret_file", file)?);
+        }
+        if self.jira.token.is_none() {
+            return Err(ConfigError::MissingSecret {
+                key: "jira.token".into(),
+                env: "BRIDGE_JIRA__TOKEN".into(),
+            });
+        }
+        if self.testmanager.client_secret.is_none() {
+            return Err(ConfigError::MissingSecret {
+                key: "testmanager.client_secret".into(),
+                env: "BRIDGE_TESTMANAGER__CLIENT_SECRET".into(),
+            });
+        }
+        if let Some(dir) = &self.auth.secrets_dir {
+            let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::SecretFile {
+                key: "auth.secrets_dir".into(),
+                path: dir.display().to_string(),
+                source,
+            })?;
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let Some(route) = path.file_name().and_then(|n| n.to_str()) else {
+                    continue;
+                };
+                if route.starts_with('.') || !path.is_file() {
+                    continue;
+                }
+                let secret = read_secret("auth.secrets_dir", &path)?;
+                self.auth.secrets.insert(route.to_lowercase(), secret);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn read_secret(key: &str, path: &Path) -> Result<SecretString, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+        key: key.into(),
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(SecretString::from(text.trim().to_owned()))
+}
+
+fn reject_secrets_in_file(path: &str, text: &str) -> Result<(), ConfigError> {
+    let Ok(table) = text.parse::<toml::Table>() else {
+        // Syntax errors are reported by figment with more context.
+        return Ok(());
+    };
+    for (section, key) in SECRET_KEYS {
+        let present = table
+            .get(section)
+            .and_then(|s| s.as_table())
+            .is_some_and(|s| s.contains_key(key));
+        if present {
+            return Err(ConfigError::SecretInFile {
+                path: path.into(),
+                key: format!("{section}.{key}"),
+                env: format!("BRIDGE_{}__{}", section.to_uppercase(), key.to_uppercase()),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = if e.path.is_empty() {
+                String::new()
+            } else {
+                format!("key `{}`: ", e.path.join("."))
+            };
+            let source = match &e.metadata {
+                Some(meta) if meta.name.contains("environment") => " (from the environment)",
+                _ => "",
+            };
+            format!("{key}{}{source}", e.kind)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    const MINIMAL: &str = r#"
+[jira]
+flavour = "cloud"
+base_url = "https://example.atlassian.net/"
+email = "bot@example.com"
+
+[testmanager]
+base_url = "https://cloud.uipath.com/org/tenant/testmanager_"
+client_id = "abc"
+"#;
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn loads_defaults_and_secret_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = write(&dir, "token", "s3cr3t\n");
+        let client = write(&dir, "client", "c-secret");
+        let text = format!(
+            "{MINIMAL}\nclient_secret_file = {:?}\n[jira.x]\n",
+            client.display().to_string()
+        )
+        .replace("[jira.x]\n", "");
+        let text = text.replace(
+            "email = \"bot@example.com\"",
+            &format!(
+                "email = \"bot@example.com\"\ntoken_file = {:?}",
+                token.display().to_string()
+            ),
+        );
+        let path = write(&dir, "bridge.toml", &text);
+        let settings = Settings::load(&path).unwrap();
+        assert_eq!(
+            settings.jira.token.as_ref().unwrap().expose_secret(),
+            "s3cr3t"
+        );
+        assert_eq!(
+            settings
+                .testmanager
+                .client_secret
+                .as_ref()
+                .unwrap()
+                .expose_secret(),
+            "c-secret"
+        );
+        assert_eq!(settings.server.listen, "127.0.0.1:8080");
+        assert_eq!(settings.store.url, "sqlite://data/ledger.db");
+        assert_eq!(settings.jira.flavour, JiraFlavour::Cloud);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "bridge.toml",
+            &format!("{MINIMAL}\nclient_sekret = 1\n"),
+        );
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("client_sekret"), "{err}");
+        assert!(err.contains("bridge.toml"), "{err}");
+    }
+
+    #[test]
+    fn secret_in_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = MINIMAL.replace("email =", "token = \"oops\"\nemail =");
+        let path = write(&dir, "bridge.toml", &text);
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("jira.token"), "{err}");
+        assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
+        assert!(!err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "bridge.toml", MINIMAL);
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
+    }
+}

@@ -1,0 +1,112 @@
+//! Parsing what follows `/hooks/{route}/`: an optional path secret and the event.
+//!
+//! Test Manager appends its own path to the registered WebHooks URL and does
+//! not document it for Create Defect, so the bridge accepts the POST at the
+//! registered URL itself and at `…/defects`; the KPI path is documented.
+
+/// What a request under `/hooks/{route}/` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookEvent {
+    /// Create Defect (POST).
+    CreateDefect,
+    /// Defect KPIs for a project id or prefix (GET).
+    DefectKpis {
+        /// `{projectId}` as sent (not trusted: looked up, never put in JQL).
+        project: String,
+    },
+}
+
+/// A parsed hook path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookPath {
+    /// The secret segment, when the registered URL carries one.
+    pub secret: Option<String>,
+    /// The event.
+    pub event: HookEvent,
+}
+
+/// Sub-path accepted for Create Defect besides the registered URL itself.
+pub const CREATE_DEFECT_SUBPATH: &str = "defects";
+
+/// Parses the tail after `/hooks/{route}`; `None` when it names no event.
+pub fn parse(tail: &str) -> Option<HookPath> {
+    let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
+    let event = |rest: &[&str]| -> Option<HookEvent> {
+        match rest {
+            [] => Some(HookEvent::CreateDefect),
+            [s] if *s == CREATE_DEFECT_SUBPATH => Some(HookEvent::CreateDefect),
+            ["api", "kpis", "project", project, "defectstatus"] => Some(HookEvent::DefectKpis {
+                project: (*project).to_owned(),
+            }),
+            _ => None,
+        }
+    };
+    if let Some(event) = event(&segments) {
+        return Some(HookPath {
+            secret: None,
+            event,
+        });
+    }
+    let (secret, rest) = segments.split_first()?;
+    event(rest).map(|event| HookPath {
+        secret: Some((*secret).to_owned()),
+        event,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_defect_at_the_base_and_the_subpath() {
+        for tail in ["", "/", "defects", "/defects/"] {
+            assert_eq!(
+                parse(tail),
+                Some(HookPath {
+                    secret: None,
+                    event: HookEvent::CreateDefect
+                }),
+                "{tail}"
+            );
+        }
+        assert_eq!(
+            parse("s3cr3t/defects"),
+            Some(HookPath {
+                secret: Some("s3cr3t".into()),
+                event: HookEvent::CreateDefect
+            })
+        );
+        assert_eq!(
+            parse("s3cr3t"),
+            Some(HookPath {
+                secret: Some("s3cr3t".into()),
+                event: HookEvent::CreateDefect
+            })
+        );
+    }
+
+    #[test]
+    fn kpi_path_with_and_without_secret() {
+        let kpi = HookEvent::DefectKpis {
+            project: "SHOP".into(),
+        };
+        assert_eq!(
+            parse("api/kpis/project/SHOP/defectstatus").map(|p| p.event),
+            Some(kpi.clone())
+        );
+        assert_eq!(
+            parse("k/api/kpis/project/SHOP/defectstatus"),
+            Some(HookPath {
+                secret: Some("k".into()),
+                event: kpi
+            })
+        );
+    }
+
+    #[test]
+    fn anything_else_is_no_event() {
+        assert_eq!(parse("a/b/c"), None);
+        assert_eq!(parse("api/kpis/project/SHOP"), None);
+    }
+}

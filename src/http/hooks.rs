@@ -1,0 +1,161 @@
+//! The webhook endpoints under `/hooks/{route}/…`: authentication, body
+//! parsing and dispatch to the use cases.
+
+use super::auth::WebhookAuth;
+use super::hook_path::{self, HookEvent};
+use super::problem::Problem;
+use super::unmatched;
+use crate::defects::CreateDefect;
+use crate::testmanager::webhook::{CreateDefectRequest, DefectPayload, RawCreateDefectRequest};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures::StreamExt;
+use std::sync::Arc;
+
+/// What the hook handlers need.
+pub struct HookState {
+    /// The Create Defect use case.
+    pub create_defect: Arc<CreateDefect>,
+    /// Webhook secrets.
+    pub auth: WebhookAuth,
+    /// Largest accepted body.
+    pub body_limit: usize,
+}
+
+/// `ANY /hooks/{route}/{tail:.*}`.
+pub async fn hook(
+    request: HttpRequest,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    state: web::Data<HookState>,
+) -> Result<HttpResponse, Problem> {
+    let (route, tail) = path.into_inner();
+    let Some(parsed) = hook_path::parse(&tail) else {
+        return Ok(unmatched::answer(&request));
+    };
+    let from_header = request
+        .headers()
+        .get(state.auth.header())
+        .and_then(|v| v.to_str().ok());
+    if !state
+        .auth
+        .permits(&route, parsed.secret.as_deref(), from_header)
+    {
+        tracing::warn!(route = %route, "refused a webhook call: missing or wrong secret");
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            "the webhook secret is missing or wrong; check the WebHooks URL registered in Test Manager",
+        ));
+    }
+    match (parsed.event, request.method()) {
+        (HookEvent::CreateDefect, &Method::POST) => {
+            create_defect(&request, &route, payload, &state).await
+        }
+        (HookEvent::DefectKpis { .. }, &Method::GET) => Err(Problem::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not-implemented",
+            "Not implemented",
+            "defect KPIs are not served by this version",
+        )),
+        _ => Err(Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            "Method not allowed",
+            format!(
+                "{} is not accepted here: Create Defect is a POST, defect KPIs are a GET",
+                request.method()
+            ),
+        )),
+    }
+}
+
+async fn create_defect(
+    request: &HttpRequest,
+    route: &str,
+    payload: web::Payload,
+    state: &HookState,
+) -> Result<HttpResponse, Problem> {
+    require_json(request)?;
+    let body = read_limited(payload, state.body_limit).await?;
+    let raw: RawCreateDefectRequest = serde_json::from_slice(&body).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-json",
+            "Malformed JSON",
+            format!("the body is not a CreateDefectFromTestCaseLogRequest: {e}"),
+        )
+    })?;
+    let parsed = CreateDefectRequest::parse(raw).map_err(|e| {
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-request",
+            "Invalid request",
+            e.to_string(),
+        )
+    })?;
+    let outcome = state.create_defect.run(route, parsed).await?;
+    let issue = outcome.issue;
+    let payload = DefectPayload {
+        name: issue.summary,
+        status: issue.status.unwrap_or_else(|| "Open".into()),
+        priority: issue.priority.unwrap_or_default(),
+        link: issue.browse_url,
+        link_label: issue.issue_key,
+    };
+    Ok(HttpResponse::Ok().json(payload))
+}
+
+fn require_json(request: &HttpRequest) -> Result<(), Problem> {
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+    {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!(
+                "Create Defect takes application/json, got `{}`",
+                content_type.chars().take(80).collect::<String>()
+            ),
+        ))
+    }
+}
+
+async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, Problem> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| {
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "body-error",
+                "Body could not be read",
+                e.to_string(),
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body-too-large",
+                "Body too large",
+                format!("Create Defect bodies are at most {limit} bytes (server.body_limit_bytes)"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

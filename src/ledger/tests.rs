@@ -1,0 +1,792 @@
+//! One behavioural suite for every [`Ledger`] store.
+//!
+//! Each case is a generic async function over `Arc<dyn Ledger>`; the `suite!` macro runs it
+//! against SQLite (a fresh temp file, always) and against PostgreSQL when `DATABASE_URL` is
+//! set. Each PostgreSQL case gets its own randomly named schema (dropped at the end), so
+//! cases and parallel runs never see each other's rows.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use tokio::sync::Barrier;
+use uuid::Uuid;
+
+use super::{
+    connect, connect_postgres_in_schema, ClaimOutcome, EntryState, IssueRecord, Ledger,
+    LedgerEntry, LedgerError,
+};
+use crate::result_key::ResultKey;
+
+const STALE: Duration = Duration::from_secs(60);
+
+/// A fixed clock origin: claims compare times, so tests must not depend on the wall clock.
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap() + chrono::Duration::seconds(secs)
+}
+
+fn new_key() -> ResultKey {
+    ResultKey::new(Uuid::new_v4(), Uuid::new_v4(), Some("row-1".to_owned()))
+}
+
+fn issue(n: u32) -> IssueRecord {
+    IssueRecord {
+        issue_key: format!("SHOP-{n}"),
+        issue_id: format!("{}", 10_000 + n),
+        browse_url: format!("https://jira.example/browse/SHOP-{n}"),
+        summary: format!("Checkout fails ({n})"),
+        status: Some("To Do".to_owned()),
+        priority: None,
+    }
+}
+
+fn claimed_previous(outcome: ClaimOutcome) -> Option<LedgerEntry> {
+    match outcome {
+        ClaimOutcome::Claimed { previous } => previous,
+        other => panic!("expected Claimed, got {other:?}"),
+    }
+}
+
+fn busy(outcome: ClaimOutcome) -> LedgerEntry {
+    match outcome {
+        ClaimOutcome::Busy(entry) => entry,
+        other => panic!("expected Busy, got {other:?}"),
+    }
+}
+
+fn done(outcome: ClaimOutcome) -> LedgerEntry {
+    match outcome {
+        ClaimOutcome::Done(entry) => entry,
+        other => panic!("expected Done, got {other:?}"),
+    }
+}
+
+async fn get(ledger: &Arc<dyn Ledger>, key: &ResultKey) -> LedgerEntry {
+    ledger.get(key).await.unwrap().expect("entry exists")
+}
+
+/// Claims then records `n`'s issue at `at`.
+async fn create(ledger: &Arc<dyn Ledger>, key: &ResultKey, project: &str, at: i64, n: u32) {
+    let owner = format!("creator-{n}");
+    claimed_previous(
+        ledger
+            .claim(key, project, &owner, t(at), STALE)
+            .await
+            .unwrap(),
+    );
+    ledger
+        .record_issue(key, &owner, &issue(n), t(at))
+        .await
+        .unwrap();
+}
+
+// ---------------------------------------------------------------- the suite
+
+async fn first_claim_wins(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    assert_eq!(ledger.get(&key).await.unwrap(), None);
+    let outcome = ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap();
+    assert_eq!(claimed_previous(outcome), None);
+
+    let entry = get(&ledger, &key).await;
+    assert_eq!(entry.key, key);
+    assert_eq!(entry.project, "SHOP");
+    assert_eq!(entry.state, EntryState::Claimed);
+    assert_eq!(entry.owner, "a");
+    assert_eq!(entry.attempts, 1);
+    assert_eq!(entry.claimed_at, t(0));
+    assert_eq!(entry.updated_at, t(0));
+    assert_eq!(entry.issue, None);
+    assert!(!entry.remote_link_done);
+    assert_eq!(entry.last_error, None);
+
+    let other = busy(ledger.claim(&key, "SHOP", "b", t(1), STALE).await.unwrap());
+    assert_eq!(other, entry);
+}
+
+async fn keys_without_variation_round_trip(ledger: Arc<dyn Ledger>) {
+    let key = ResultKey::new(Uuid::new_v4(), Uuid::new_v4(), None);
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    assert_eq!(get(&ledger, &key).await.key, key);
+    let with_variation = ResultKey::new(key.test_execution_id, key.test_case_id, Some("v".into()));
+    assert_eq!(ledger.get(&with_variation).await.unwrap(), None);
+}
+
+async fn done_after_record_issue(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    ledger
+        .record_issue(&key, "a", &issue(12), t(5))
+        .await
+        .unwrap();
+
+    let entry = done(ledger.claim(&key, "SHOP", "b", t(6), STALE).await.unwrap());
+    assert_eq!(entry.state, EntryState::Created);
+    assert_eq!(entry.issue, Some(issue(12)));
+    assert_eq!(entry.owner, "a");
+    assert_eq!(entry.claimed_at, t(0));
+    assert_eq!(entry.updated_at, t(5));
+    // A Created entry is final, however old it gets.
+    done(
+        ledger
+            .claim(&key, "SHOP", "c", t(86_400), STALE)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(get(&ledger, &key).await, entry);
+}
+
+async fn busy_while_fresh(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    let before = get(&ledger, &key).await;
+    assert_eq!(
+        busy(ledger.claim(&key, "SHOP", "a", t(1), STALE).await.unwrap()),
+        before
+    );
+    assert_eq!(
+        busy(ledger.claim(&key, "SHOP", "b", t(59), STALE).await.unwrap()),
+        before
+    );
+    // Exactly stale_after old is still "within" stale_after.
+    assert_eq!(
+        busy(ledger.claim(&key, "SHOP", "b", t(60), STALE).await.unwrap()),
+        before
+    );
+    // A claim dated before claimed_at (clock skew between replicas) is fresh, not stale.
+    assert_eq!(
+        busy(
+            ledger
+                .claim(&key, "SHOP", "b", t(-600), STALE)
+                .await
+                .unwrap()
+        ),
+        before
+    );
+    assert_eq!(get(&ledger, &key).await, before);
+}
+
+async fn takeover_after_stale(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    let old = get(&ledger, &key).await;
+
+    let previous = ledger.claim(&key, "SHOP", "b", t(61), STALE).await.unwrap();
+    assert_eq!(claimed_previous(previous), Some(old));
+    let entry = get(&ledger, &key).await;
+    assert_eq!(entry.state, EntryState::Claimed);
+    assert_eq!(entry.owner, "b");
+    assert_eq!(entry.attempts, 2);
+    assert_eq!(entry.claimed_at, t(61));
+    assert_eq!(entry.updated_at, t(61));
+
+    // The old owner has lost the claim and can no longer change anything.
+    assert!(matches!(
+        ledger.record_issue(&key, "a", &issue(1), t(62)).await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert!(matches!(
+        ledger.mark_uncertain(&key, "a", "late", t(62)).await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert!(matches!(
+        ledger.release(&key, "a").await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert_eq!(get(&ledger, &key).await, entry);
+
+    ledger
+        .record_issue(&key, "b", &issue(2), t(63))
+        .await
+        .unwrap();
+    assert_eq!(get(&ledger, &key).await.issue, Some(issue(2)));
+}
+
+async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    ledger
+        .mark_uncertain(&key, "a", "timeout after POST /issue", t(3))
+        .await
+        .unwrap();
+    let uncertain = get(&ledger, &key).await;
+    assert_eq!(uncertain.state, EntryState::Uncertain);
+    assert_eq!(uncertain.owner, "a");
+    assert_eq!(uncertain.claimed_at, t(0));
+    assert_eq!(uncertain.updated_at, t(3));
+    assert_eq!(
+        uncertain.last_error.as_deref(),
+        Some("timeout after POST /issue")
+    );
+    // Marking again is not allowed: the entry is no longer Claimed.
+    assert!(matches!(
+        ledger.mark_uncertain(&key, "a", "again", t(4)).await,
+        Err(LedgerError::ClaimLost)
+    ));
+
+    // Uncertain is taken over at once, without waiting for stale_after.
+    let previous = ledger.claim(&key, "SHOP", "b", t(4), STALE).await.unwrap();
+    assert_eq!(claimed_previous(previous), Some(uncertain.clone()));
+    let entry = get(&ledger, &key).await;
+    assert_eq!(entry.state, EntryState::Claimed);
+    assert_eq!(entry.owner, "b");
+    assert_eq!(entry.attempts, 2);
+    assert_eq!(entry.claimed_at, t(4));
+    assert_eq!(entry.last_error, uncertain.last_error);
+    busy(ledger.claim(&key, "SHOP", "c", t(5), STALE).await.unwrap());
+}
+
+async fn concurrent_claims_one_winner(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    let tasks = 50;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let (ledger, key, barrier) = (ledger.clone(), key.clone(), barrier.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            ledger
+                .claim(&key, "SHOP", &format!("owner-{i}"), t(0), STALE)
+                .await
+        }));
+    }
+    let mut winners = 0;
+    for handle in handles {
+        match handle.await.unwrap().unwrap() {
+            ClaimOutcome::Claimed { previous: None } => winners += 1,
+            ClaimOutcome::Busy(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_eq!(get(&ledger, &key).await.attempts, 1);
+}
+
+async fn concurrent_takeover_one_winner(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(
+        ledger
+            .claim(&key, "SHOP", "dead", t(0), STALE)
+            .await
+            .unwrap(),
+    );
+    let stale = get(&ledger, &key).await;
+    let tasks = 10;
+    let barrier = Arc::new(Barrier::new(tasks));
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let (ledger, key, barrier) = (ledger.clone(), key.clone(), barrier.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            ledger
+                .claim(&key, "SHOP", &format!("rescuer-{i}"), t(120), STALE)
+                .await
+        }));
+    }
+    let mut winners = Vec::new();
+    for handle in handles {
+        match handle.await.unwrap().unwrap() {
+            ClaimOutcome::Claimed { previous } => {
+                assert_eq!(previous.as_ref(), Some(&stale));
+                winners.push(());
+            }
+            ClaimOutcome::Busy(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    let entry = get(&ledger, &key).await;
+    assert_eq!(entry.attempts, 2);
+    assert!(entry.owner.starts_with("rescuer-"));
+}
+
+async fn record_issue_by_non_owner_is_claim_lost(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    let before = get(&ledger, &key).await;
+    assert!(matches!(
+        ledger.record_issue(&key, "b", &issue(1), t(1)).await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert!(matches!(
+        ledger.mark_uncertain(&key, "b", "not mine", t(1)).await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert_eq!(get(&ledger, &key).await, before);
+
+    // Nothing to hold at all.
+    let missing = new_key();
+    assert!(matches!(
+        ledger.record_issue(&missing, "a", &issue(1), t(1)).await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert_eq!(ledger.get(&missing).await.unwrap(), None);
+
+    // A Created entry cannot be re-recorded, even by its owner.
+    ledger
+        .record_issue(&key, "a", &issue(1), t(2))
+        .await
+        .unwrap();
+    let created = get(&ledger, &key).await;
+    assert!(matches!(
+        ledger.record_issue(&key, "a", &issue(2), t(3)).await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert_eq!(get(&ledger, &key).await, created);
+}
+
+async fn release_deletes_only_own_claim(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    assert!(matches!(
+        ledger.release(&key, "b").await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert_eq!(get(&ledger, &key).await.owner, "a");
+    ledger.release(&key, "a").await.unwrap();
+    assert_eq!(ledger.get(&key).await.unwrap(), None);
+    assert!(matches!(
+        ledger.release(&key, "a").await,
+        Err(LedgerError::ClaimLost)
+    ));
+    // A later request starts clean.
+    assert_eq!(
+        claimed_previous(ledger.claim(&key, "SHOP", "c", t(1), STALE).await.unwrap()),
+        None
+    );
+    assert_eq!(get(&ledger, &key).await.attempts, 1);
+
+    // Uncertain and Created entries are never released: something may exist in Jira.
+    ledger
+        .mark_uncertain(&key, "c", "timeout", t(2))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ledger.release(&key, "c").await,
+        Err(LedgerError::ClaimLost)
+    ));
+    claimed_previous(ledger.claim(&key, "SHOP", "d", t(3), STALE).await.unwrap());
+    ledger
+        .record_issue(&key, "d", &issue(4), t(4))
+        .await
+        .unwrap();
+    assert!(matches!(
+        ledger.release(&key, "d").await,
+        Err(LedgerError::ClaimLost)
+    ));
+    assert_eq!(get(&ledger, &key).await.state, EntryState::Created);
+}
+
+async fn mark_linked(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    // Not yet Created: nothing to link, nothing changes.
+    ledger.mark_linked(&key).await.unwrap();
+    assert!(!get(&ledger, &key).await.remote_link_done);
+
+    ledger
+        .record_issue(&key, "a", &issue(7), t(1))
+        .await
+        .unwrap();
+    let before = get(&ledger, &key).await;
+    ledger.mark_linked(&key).await.unwrap();
+    let after = get(&ledger, &key).await;
+    assert!(after.remote_link_done);
+    assert_eq!(after.updated_at, before.updated_at);
+    assert_eq!(
+        LedgerEntry {
+            remote_link_done: false,
+            ..after
+        },
+        before
+    );
+    // Idempotent, and a missing entry is not an error.
+    ledger.mark_linked(&key).await.unwrap();
+    ledger.mark_linked(&new_key()).await.unwrap();
+}
+
+async fn latest_issue_for_test_case(ledger: Arc<dyn Ledger>) {
+    let project = format!("P{}", Uuid::new_v4().simple());
+    let test_case = Uuid::new_v4();
+    let run = |variation: Option<&str>| {
+        ResultKey::new(Uuid::new_v4(), test_case, variation.map(str::to_owned))
+    };
+    assert_eq!(
+        ledger
+            .latest_issue_for_test_case(&project, test_case)
+            .await
+            .unwrap(),
+        None
+    );
+
+    let first = run(None);
+    let newest = run(Some("row-2"));
+    let middle = run(None);
+    create(&ledger, &first, &project, 10, 1).await;
+    create(&ledger, &newest, &project, 30, 2).await;
+    create(&ledger, &middle, &project, 20, 3).await;
+    // Newer, but not Created: in flight or uncertain entries hold no issue to reuse.
+    claimed_previous(
+        ledger
+            .claim(&run(None), &project, "x", t(40), STALE)
+            .await
+            .unwrap(),
+    );
+    let uncertain = run(None);
+    claimed_previous(
+        ledger
+            .claim(&uncertain, &project, "y", t(41), STALE)
+            .await
+            .unwrap(),
+    );
+    ledger
+        .mark_uncertain(&uncertain, "y", "timeout", t(42))
+        .await
+        .unwrap();
+    // Newer and Created, but another project or another test case.
+    let elsewhere = ResultKey::new(Uuid::new_v4(), test_case, None);
+    create(&ledger, &elsewhere, &format!("{project}X"), 50, 4).await;
+    create(&ledger, &new_key(), &project, 60, 5).await;
+
+    let latest = ledger
+        .latest_issue_for_test_case(&project, test_case)
+        .await
+        .unwrap()
+        .expect("a created entry");
+    assert_eq!(latest.key, newest);
+    assert_eq!(latest.issue, Some(issue(2)));
+    assert_eq!(
+        ledger
+            .latest_issue_for_test_case(&project, Uuid::new_v4())
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn recent_ordering_and_limit(ledger: Arc<dyn Ledger>) {
+    assert_eq!(ledger.recent(10).await.unwrap(), Vec::new());
+    let keys: Vec<ResultKey> = (0..5).map(|_| new_key()).collect();
+    // Claimed in one order, then updated in another: recency follows updated_at.
+    for (i, key) in keys.iter().enumerate() {
+        claimed_previous(
+            ledger
+                .claim(key, "SHOP", &format!("o{i}"), t(i as i64), STALE)
+                .await
+                .unwrap(),
+        );
+    }
+    ledger
+        .record_issue(&keys[0], "o0", &issue(1), t(100))
+        .await
+        .unwrap();
+    ledger
+        .mark_uncertain(&keys[2], "o2", "5xx", t(50))
+        .await
+        .unwrap();
+
+    let all: Vec<ResultKey> = ledger
+        .recent(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    let expected = [&keys[0], &keys[2], &keys[4], &keys[3], &keys[1]];
+    assert_eq!(all.iter().collect::<Vec<_>>(), expected);
+
+    let top: Vec<ResultKey> = ledger
+        .recent(2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    assert_eq!(top.iter().collect::<Vec<_>>(), &expected[..2]);
+    assert_eq!(ledger.recent(0).await.unwrap(), Vec::new());
+}
+
+async fn ping_then_close(ledger: Arc<dyn Ledger>) {
+    ledger.ping().await.unwrap();
+    ledger.close().await;
+    assert!(matches!(ledger.ping().await, Err(LedgerError::Store(_))));
+}
+
+/// Two pools on one store, as two replicas of the service would have.
+async fn two_replicas_one_winner_per_key(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>) {
+    let keys: Vec<ResultKey> = (0..20).map(|_| new_key()).collect();
+    let claims_per_key = 10;
+    let barrier = Arc::new(Barrier::new(keys.len() * claims_per_key));
+    let mut handles = Vec::new();
+    for (k, key) in keys.iter().enumerate() {
+        for i in 0..claims_per_key {
+            let ledger = if i % 2 == 0 { a.clone() } else { b.clone() };
+            let (key, barrier) = (key.clone(), barrier.clone());
+            handles.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let outcome = ledger
+                    .claim(&key, "SHOP", &format!("r{}-{k}-{i}", i % 2), t(0), STALE)
+                    .await;
+                (k, outcome)
+            }));
+        }
+    }
+    let mut winners = vec![0; keys.len()];
+    for handle in handles {
+        let (k, outcome) = handle.await.unwrap();
+        match outcome.unwrap() {
+            ClaimOutcome::Claimed { previous: None } => winners[k] += 1,
+            ClaimOutcome::Busy(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(winners, vec![1; keys.len()]);
+    // Both replicas see the same single entry per key.
+    for key in &keys {
+        assert_eq!(get(&a, key).await, get(&b, key).await);
+    }
+}
+
+// ---------------------------------------------------------------- fixtures
+
+/// A fresh SQLite file in a temp dir (nested, so `connect` must create the parents).
+struct SqliteFixture {
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+impl SqliteFixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/ledger.db");
+        let url = format!("sqlite://{}", path.display());
+        Self { _dir: dir, url }
+    }
+
+    async fn open(&self) -> Arc<dyn Ledger> {
+        connect(&self.url, 4).await.unwrap()
+    }
+
+    async fn finish(self) {}
+}
+
+/// A fresh schema on the `DATABASE_URL` server; `None` (after saying so) when it is unset.
+struct PgFixture {
+    url: String,
+    schema: String,
+}
+
+impl PgFixture {
+    fn new(test: &str) -> Option<Self> {
+        match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(Self {
+                url,
+                schema: format!("ledger_test_{}", Uuid::new_v4().simple()),
+            }),
+            _ => {
+                // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipping PostgreSQL ledger tests: DATABASE_URL not set ({test})"
+                );
+                None
+            }
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Ledger> {
+        connect_postgres_in_schema(&self.url, &self.schema, 5)
+            .await
+            .unwrap()
+    }
+
+    async fn finish(self) {
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        conn.execute(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema).as_str())
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+    }
+}
+
+/// Runs each named case once per store. `single:` cases get one ledger, `pair:` cases get two
+/// separate pools on the same store.
+macro_rules! suite {
+    (single: $($single:ident),* ; pair: $($pair:ident),* $(,)?) => {
+        mod sqlite_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $single() {
+                    let fixture = super::SqliteFixture::new();
+                    let ledger = fixture.open().await;
+                    super::$single(ledger.clone()).await;
+                    ledger.close().await;
+                    fixture.finish().await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $pair() {
+                    let fixture = super::SqliteFixture::new();
+                    let (a, b) = (fixture.open().await, fixture.open().await);
+                    super::$pair(a.clone(), b.clone()).await;
+                    a.close().await;
+                    b.close().await;
+                    fixture.finish().await;
+                }
+            )*
+        }
+
+        mod postgres_store {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $single() {
+                    let Some(fixture) = super::PgFixture::new(stringify!($single)) else {
+                        return;
+                    };
+                    let ledger = fixture.open().await;
+                    super::$single(ledger.clone()).await;
+                    ledger.close().await;
+                    fixture.finish().await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $pair() {
+                    let Some(fixture) = super::PgFixture::new(stringify!($pair)) else {
+                        return;
+                    };
+                    let (a, b) = (fixture.open().await, fixture.open().await);
+                    super::$pair(a.clone(), b.clone()).await;
+                    a.close().await;
+                    b.close().await;
+                    fixture.finish().await;
+                }
+            )*
+        }
+    };
+}
+
+suite! {
+    single:
+        first_claim_wins,
+        keys_without_variation_round_trip,
+        done_after_record_issue,
+        busy_while_fresh,
+        takeover_after_stale,
+        takeover_after_uncertain,
+        concurrent_claims_one_winner,
+        concurrent_takeover_one_winner,
+        record_issue_by_non_owner_is_claim_lost,
+        release_deletes_only_own_claim,
+        mark_linked,
+        latest_issue_for_test_case,
+        recent_ordering_and_limit,
+        ping_then_close;
+    pair:
+        two_replicas_one_winner_per_key,
+}
+
+// ---------------------------------------------------------------- store-specific
+
+#[tokio::test]
+async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
+    let fixture = SqliteFixture::new();
+    let key = new_key();
+    let first = fixture.open().await;
+    create(&first, &key, "SHOP", 0, 9).await;
+    let entry = get(&first, &key).await;
+    first.close().await;
+
+    let reopened = fixture.open().await;
+    assert_eq!(get(&reopened, &key).await, entry);
+    assert_eq!(
+        done(
+            reopened
+                .claim(&key, "SHOP", "z", t(1), STALE)
+                .await
+                .unwrap()
+        ),
+        entry
+    );
+    reopened.close().await;
+    // And a third time, after a clean close: the migration history still matches.
+    let again = fixture.open().await;
+    assert_eq!(again.recent(10).await.unwrap(), vec![entry]);
+    again.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_memory_url_is_one_shared_database() {
+    let ledger = connect("sqlite::memory:", 8).await.unwrap();
+    let mut handles = Vec::new();
+    for i in 0..20 {
+        let ledger = ledger.clone();
+        handles.push(tokio::spawn(async move {
+            ledger
+                .claim(&new_key(), "SHOP", &format!("o{i}"), t(i), STALE)
+                .await
+        }));
+    }
+    for handle in handles {
+        claimed_previous(handle.await.unwrap().unwrap());
+    }
+    assert_eq!(ledger.recent(100).await.unwrap().len(), 20);
+    // Two `:memory:` ledgers are separate databases.
+    let other = connect("sqlite::memory:", 1).await.unwrap();
+    assert_eq!(other.recent(100).await.unwrap().len(), 0);
+    ledger.close().await;
+    other.close().await;
+}
+
+#[tokio::test]
+async fn unsupported_url_is_rejected_without_echoing_it() {
+    let err = match connect("mysql://user:hunter2@db/ledger", 1).await {
+        Err(err) => err,
+        Ok(_) => panic!("mysql URL accepted"),
+    };
+    assert!(matches!(err, LedgerError::InvalidUrl(_)), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+    let err = match connect_postgres_in_schema("sqlite::memory:", "s", 1).await {
+        Err(err) => err,
+        Ok(_) => panic!("sqlite URL accepted"),
+    };
+    assert!(matches!(err, LedgerError::InvalidUrl(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn postgres_schema_name_must_be_plain() {
+    for bad in ["", "1abc", "a-b", "x; DROP TABLE y", "a\"b"] {
+        let result = connect_postgres_in_schema("postgres://nobody@127.0.0.1:1/none", bad, 1).await;
+        assert!(
+            matches!(result, Err(LedgerError::InvalidUrl(_))),
+            "schema {bad:?} accepted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn postgres_url_search_path_option_is_honoured() {
+    let Some(fixture) = PgFixture::new("postgres_url_search_path_option_is_honoured") else {
+        return;
+    };
+    let in_schema = fixture.open().await;
+    let key = new_key();
+    create(&in_schema, &key, "SHOP", 0, 3).await;
+
+    let separator = if fixture.url.contains('?') { '&' } else { '?' };
+    let url = format!(
+        "{}{separator}options=-csearch_path%3D{}",
+        fixture.url, fixture.schema
+    );
+    let via_url = connect(&url, 2).await.unwrap();
+    assert_eq!(
+        via_url.get(&key).await.unwrap(),
+        in_schema.get(&key).await.unwrap()
+    );
+    via_url.close().await;
+    in_schema.close().await;
+    fixture.finish().await;
+}

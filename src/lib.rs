@@ -1,0 +1,34 @@
+//! tm-defect-bridge: UiPath Test Manager's WebHooks connection, answered from Jira.
+//!
+//! Test Manager calls the bridge when a user presses *Create Defect* on a
+//! failed result; the bridge fetches the failure from Test Manager, renders a
+//! Jira issue through the project's mapping file, creates it exactly once,
+//! links it back, and answers with a defect payload.
+//!
+//! # Layout
+//!
+//! Data flows one way: [`http`] → use cases ([`defects`]) → ports
+//! ([`testmanager`], [`tracker`], [`ledger`], [`mapping`]).
+//!
+//! - [`config`] — `bridge.toml` with `BRIDGE_*` overrides; secrets.
+//! - [`startup`] — builds the adapters and use cases, binds the listener.
+//! - [`http`] — actix-web routes, webhook auth, problem+json.
+//! - [`defects`] — the Create Defect use case.
+//! - [`mapping`] — mapping files, the `Failure` template model, rendering, Markdown → ADF / wiki.
+//! - [`testmanager`] — the webhook contract and the Test Manager REST client.
+//! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
+//! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
+//! - [`result_key`] — the identity of a Test Manager result and its Jira label.
+//! - [`telemetry`] — logging.
+//!
+
+pub mod config;
+pub mod defects;
+pub mod http;
+pub mod ledger;
+pub mod mapping;
+pub mod result_key;
+pub mod startup;
+pub mod telemetry;
+pub mod testmanager;
+pub mod tracker;

@@ -1,0 +1,105 @@
+//! The mapping file as written: raw TOML types, rejected on unknown keys.
+//!
+//! Nothing here is validated beyond its TOML shape; [`super::project`] turns a
+//! `RawMapping` into a checked, compiled `ProjectMapping` once, at load time.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// One `mappings/*.toml` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMapping {
+    /// Which Test Manager project this file serves.
+    pub project: RawProject,
+    /// Where issues go in Jira.
+    pub jira: RawJira,
+    /// How the issue is rendered.
+    #[serde(default)]
+    pub issue: RawIssue,
+}
+
+/// `[project]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProject {
+    /// Test Manager project GUID.
+    pub id: String,
+    /// Test Manager project prefix, e.g. `SHOP`.
+    pub prefix: Option<String>,
+    /// URL segment of the webhook (`/hooks/{route}`); default: prefix in lower case, else the GUID.
+    pub route: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// `[jira]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJira {
+    /// Jira project key, e.g. `SHOP`.
+    pub project: String,
+    /// Issue type name or id, e.g. `Bug`.
+    pub issue_type: String,
+    /// Reporter: accountId on Cloud, user name on Data Center.
+    pub reporter: Option<String>,
+    /// Assignee: accountId on Cloud, user name on Data Center.
+    pub assignee: Option<String>,
+}
+
+/// `[issue]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIssue {
+    /// Summary template (one line; cut to 255 characters).
+    pub summary: Option<String>,
+    /// Description template (Markdown).
+    pub description: Option<String>,
+    /// Label templates; blanks become `-`, empty results are dropped.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Component names.
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// Priority: fixed, or by rules over the failure.
+    #[serde(default)]
+    pub priority: RawPriority,
+    /// Custom fields by their Jira name.
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, RawFieldValue>,
+}
+
+/// `[issue.priority]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPriority {
+    /// Priority name (or id) when no rule matches; absent: Jira's default.
+    pub default: Option<String>,
+    /// Rules tried in order; the first whose `when` holds sets the priority.
+    #[serde(default)]
+    pub rules: Vec<RawPriorityRule>,
+}
+
+/// `[[issue.priority.rules]]`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPriorityRule {
+    /// A minijinja expression over the failure, e.g. `"smoke" in test_case.labels`.
+    pub when: String,
+    /// Priority name (or id) to use.
+    pub priority: String,
+}
+
+/// A custom field value: a template, a list of templates, or a literal number/flag.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum RawFieldValue {
+    /// One value (text, option, user, number as text…).
+    Text(String),
+    /// Several values (multi-select, labels, checkboxes…).
+    List(Vec<String>),
+    /// A number.
+    Number(f64),
+    /// A flag, sent as the text `true`/`false`.
+    Flag(bool),
+}

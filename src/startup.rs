@@ -1,0 +1,254 @@
+//! Wiring: settings in, a bound and running server out.
+//!
+//! `Application::build` loads and checks the mappings, builds the adapters and
+//! the use cases, opens the ledger and binds the listener (port 0 works and
+//! `port()` tells the real one, which the tests use).
+
+use crate::config::{JiraFlavour, Settings};
+use crate::defects::CreateDefect;
+use crate::http::auth::WebhookAuth;
+use crate::http::hooks::HookState;
+use crate::ledger::{self, Ledger, LedgerError};
+use crate::mapping::{MappingError, Projects, ProjectsHandle};
+use crate::testmanager::TestManagerClient;
+use crate::testmanager::{default_token_url, TestManagerConnection};
+use crate::tracker::jira::{JiraConnection, JiraTracker};
+use crate::tracker::{DefectTracker, TargetSpec, TrackerError};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the service could not start. Each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// One or more mapping files are wrong.
+    #[error("mapping files are invalid:\n{}", list(.0))]
+    Mappings(Vec<MappingError>),
+    /// A route has no webhook secret and unauthenticated calls are not allowed.
+    #[error("project route `{route}` has no webhook secret: set BRIDGE_AUTH__SECRETS__{} (or a file in auth.secrets_dir), or set auth.allow_unauthenticated = true", .route.to_uppercase().replace('-', "_"))]
+    NoSecret {
+        /// The route.
+        route: String,
+    },
+    /// Cloud needs an e-mail for Basic auth.
+    #[error(
+        "jira.email is required when jira.flavour = \"cloud\" (Basic auth with the API token)"
+    )]
+    CloudWithoutEmail,
+    /// The ledger could not be opened.
+    #[error("cannot open the ledger at store.url: {0}")]
+    Ledger(#[from] LedgerError),
+    /// The listener could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// Address from `server.listen`.
+        address: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An HTTP client could not be built.
+    #[error("cannot build the outbound HTTP client: {0}")]
+    HttpClient(String),
+    /// The Jira client could not be configured.
+    #[error("cannot configure the Jira client: {0}")]
+    Tracker(#[from] TrackerError),
+}
+
+fn list(errors: &[MappingError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("  - {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A built, bound, not yet running service.
+pub struct Application {
+    port: u16,
+    server: Server,
+    ledger: Arc<dyn Ledger>,
+}
+
+impl Application {
+    /// Builds everything `settings` describes and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let projects =
+            Projects::load_dir(&settings.mappings.dir).map_err(StartupError::Mappings)?;
+        if projects.is_empty() {
+            tracing::warn!(dir = %settings.mappings.dir.display(), "no mapping files found: every webhook call will answer 404");
+        }
+        let auth = WebhookAuth::new(
+            settings.auth.secrets.clone(),
+            settings.auth.allow_unauthenticated,
+            settings.auth.header.clone(),
+        );
+        for mapping in projects.all() {
+            if !auth.has_secret(&mapping.route) && !auth.allows_unauthenticated() {
+                return Err(StartupError::NoSecret {
+                    route: mapping.route.clone(),
+                });
+            }
+        }
+
+        let jira = &settings.jira;
+        if jira.flavour == JiraFlavour::Cloud && jira.email.is_none() {
+            return Err(StartupError::CloudWithoutEmail);
+        }
+        let jira_http = outbound_client(jira.connect_timeout_ms, jira.timeout_ms)?;
+        let connection = JiraConnection::new(
+            jira.flavour,
+            jira.base_url.clone(),
+            jira.browse_url.clone(),
+            jira.email.clone(),
+            jira.token
+                .clone()
+                .ok_or(StartupError::HttpClient("jira.token missing".into()))?,
+        );
+        let tracker = Arc::new(JiraTracker::new(
+            connection,
+            jira_http,
+            Duration::from_secs(jira.field_cache_secs),
+        )?);
+        if jira.verify_on_start {
+            verify_mappings(tracker.as_ref(), &projects).await?;
+        }
+
+        let tm = &settings.testmanager;
+        let tm_http = outbound_client(tm.connect_timeout_ms, tm.timeout_ms)?;
+        let testmanager = Arc::new(TestManagerClient::new(
+            tm_http,
+            TestManagerConnection {
+                token_url: tm
+                    .token_url
+                    .clone()
+                    .unwrap_or_else(|| default_token_url(&tm.base_url)),
+                base_url: tm.base_url.clone(),
+                client_id: tm.client_id.clone(),
+                client_secret: tm.client_secret.clone().ok_or(StartupError::HttpClient(
+                    "testmanager.client_secret missing".into(),
+                ))?,
+                scope: tm.scope.clone(),
+            },
+        ));
+
+        let ledger = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
+        let projects = ProjectsHandle::new(projects);
+        let create_defect = Arc::new(CreateDefect::new(
+            ledger.clone(),
+            testmanager,
+            tracker,
+            projects,
+            settings.defects.clone(),
+        ));
+        let hooks = web::Data::new(HookState {
+            create_defect,
+            auth,
+            body_limit: settings.server.body_limit_bytes,
+        });
+
+        let listener =
+            TcpListener::bind(&settings.server.listen).map_err(|source| StartupError::Bind {
+                address: settings.server.listen.clone(),
+                source,
+            })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .app_data(hooks.clone())
+                .configure(crate::http::configure)
+                .default_service(web::to(crate::http::unmatched::default_service))
+        })
+        .client_request_timeout(Duration::from_millis(
+            settings.server.client_request_timeout_ms,
+        ))
+        .shutdown_timeout(30);
+        if let Some(workers) = settings.server.workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                address: settings.server.listen.clone(),
+                source,
+            })?
+            .run();
+        tracing::info!(port, "tm-defect-bridge listening");
+        Ok(Self {
+            port,
+            server,
+            ledger,
+        })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish and closes the ledger.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.ledger.close().await;
+        result
+    }
+}
+
+/// The outbound HTTP policy: separate connect and total timeouts, no redirects
+/// (a redirect could carry credentials to another host).
+fn outbound_client(
+    connect_timeout_ms: u64,
+    timeout_ms: u64,
+) -> Result<reqwest::Client, StartupError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_millis(connect_timeout_ms))
+        .timeout(Duration::from_millis(timeout_ms))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tm-defect-bridge/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| StartupError::HttpClient(e.to_string()))
+}
+
+/// Checks every mapping against Jira. Problems stop start-up; an unreachable
+/// Jira only warns (issues are then checked by Jira when created).
+pub async fn verify_mappings(
+    tracker: &dyn DefectTracker,
+    projects: &Projects,
+) -> Result<(), StartupError> {
+    let mut problems = Vec::new();
+    for mapping in projects.all() {
+        let spec = TargetSpec {
+            file: mapping.source.display().to_string(),
+            project_key: mapping.jira_project.clone(),
+            issue_type: mapping.issue_type.clone(),
+            priorities: mapping.priorities.clone(),
+            components: mapping.components.clone(),
+            custom_fields: mapping.custom_field_names.clone(),
+        };
+        match tracker.verify_target(&spec).await {
+            Ok(found) => problems.extend(found.into_iter().map(|p| MappingError::UnknownInJira {
+                file: spec.file.clone(),
+                key: p.key,
+                message: p.message,
+            })),
+            Err(e @ (TrackerError::Auth { .. } | TrackerError::Rejected { .. })) => {
+                problems.push(MappingError::UnknownInJira {
+                    file: spec.file.clone(),
+                    key: "jira".into(),
+                    message: format!("cannot be checked: {e}"),
+                })
+            }
+            Err(e) => {
+                tracing::warn!(file = %spec.file, error = %e, "could not verify the mapping against Jira now; continuing");
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StartupError::Mappings(problems))
+    }
+}

@@ -1,0 +1,242 @@
+//! The Jira adapter: [`DefectTracker`] for Jira Cloud and Jira Data Center.
+//!
+//! Owns every request the bridge sends to Jira. gouqi (pinned) is used for
+//! metadata reads where its behaviour is sound; creates, links, searches and
+//! issue reads go through this adapter's own `reqwest` client because gouqi
+//! loses status codes on error bodies, searches v2 on non-`atlassian.net`
+//! hosts (removed on Cloud) and cannot send labels, custom fields or ADF.
+//! Never `{:?}` the gouqi client: its `Debug` prints the credentials.
+
+pub mod body;
+pub mod call;
+pub mod connection;
+pub mod fields;
+pub mod issue;
+pub mod jql;
+pub mod metadata;
+
+use crate::config::JiraFlavour;
+use crate::mapping::IssueDraft;
+use crate::tracker::{
+    DefectTracker, IssueRef, RemoteLink, TargetProblem, TargetSpec, TrackerError,
+};
+use async_trait::async_trait;
+use call::{send, send_json, Effect};
+pub use connection::JiraConnection;
+use fields::FieldCatalog;
+use metadata::{FieldPage, IssueTypePage};
+use moka::future::Cache;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Jira as the bridge uses it.
+pub struct JiraTracker {
+    connection: JiraConnection,
+    http: reqwest::Client,
+    gouqi: gouqi::r#async::Jira,
+    fields: Cache<(), Arc<FieldCatalog>>,
+}
+
+impl JiraTracker {
+    /// A tracker over `connection`, sending with `http` (which carries the
+    /// outbound timeouts and redirect policy). The field list is cached for
+    /// `field_cache_ttl`.
+    pub fn new(
+        connection: JiraConnection,
+        http: reqwest::Client,
+        field_cache_ttl: Duration,
+    ) -> Result<Self, TrackerError> {
+        let gouqi = gouqi::r#async::Jira::from_client(
+            connection.base_url().as_str(),
+            connection.gouqi_credentials(),
+            http.clone(),
+        )
+        .map_err(|e| fields::from_gouqi("configure the Jira client", e))?;
+        Ok(Self {
+            connection,
+            http,
+            gouqi,
+            fields: Cache::builder()
+                .max_capacity(1)
+                .time_to_live(field_cache_ttl)
+                .build(),
+        })
+    }
+
+    /// The connection (flavour, URLs).
+    pub fn connection(&self) -> &JiraConnection {
+        &self.connection
+    }
+
+    /// The field list, from cache or Jira (one load shared by concurrent callers).
+    pub async fn field_catalog(&self) -> Result<Arc<FieldCatalog>, TrackerError> {
+        let version = self.connection.api_version();
+        self.fields
+            .try_get_with((), fields::load_fields(&self.gouqi, version))
+            .await
+            .map_err(|e: Arc<TrackerError>| (*e).clone())
+    }
+
+    /// The exact create request body the draft becomes (used by create and preview).
+    pub async fn create_body(&self, draft: &IssueDraft) -> Result<serde_json::Value, TrackerError> {
+        let catalog = if draft.custom_fields.is_empty() {
+            Arc::new(FieldCatalog::default())
+        } else {
+            self.field_catalog().await?
+        };
+        body::create_issue(self.connection.flavour(), draft, &catalog).map_err(|p| {
+            TrackerError::Rejected {
+                call: "create issue",
+                status: 400,
+                detail: format!("{p}; fix the mapping file"),
+            }
+        })
+    }
+
+    fn request(&self, method: reqwest::Method, segments: &[&str]) -> reqwest::RequestBuilder {
+        let url = self.connection.api_url(segments);
+        self.connection
+            .authorize(self.http.request(method, url))
+            .header(reqwest::header::ACCEPT, "application/json")
+    }
+}
+
+#[async_trait]
+impl DefectTracker for JiraTracker {
+    async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError> {
+        let body = self.create_body(draft).await?;
+        let created: issue::CreatedIssue = send_json(
+            "create issue",
+            Effect::Creates,
+            self.request(reqwest::Method::POST, &["issue"]).json(&body),
+        )
+        .await?;
+        Ok(IssueRef {
+            browse_url: self.connection.browse_url(&created.key),
+            id: created.id,
+            key: created.key,
+            summary: Some(draft.summary.clone()),
+            status: None,
+            priority: draft.priority.clone(),
+        })
+    }
+
+    async fn upsert_remote_link(
+        &self,
+        issue_key: &str,
+        link: &RemoteLink,
+    ) -> Result<(), TrackerError> {
+        send(
+            "add the remote link",
+            Effect::Idempotent,
+            self.request(reqwest::Method::POST, &["issue", issue_key, "remotelink"])
+                .json(&body::remote_link(link)),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn issue(&self, issue_key: &str) -> Result<IssueRef, TrackerError> {
+        let found: issue::IssueJson = send_json(
+            "read the issue",
+            Effect::Idempotent,
+            self.request(reqwest::Method::GET, &["issue", issue_key])
+                .query(&[("fields", "summary,status,priority")]),
+        )
+        .await?;
+        let url = self.connection.browse_url(&found.key);
+        Ok(found.into_ref(url))
+    }
+
+    async fn find_by_label(&self, label: &str) -> Result<Option<IssueRef>, TrackerError> {
+        let jql = format!("labels = {} ORDER BY created ASC", jql::quote(label));
+        let segments: &[&str] = match self.connection.flavour() {
+            JiraFlavour::Cloud => &["search", "jql"],
+            JiraFlavour::DataCenter => &["search"],
+        };
+        let page: issue::SearchPage = send_json(
+            "search by label",
+            Effect::Idempotent,
+            self.request(reqwest::Method::POST, segments)
+                .json(&body::label_search(self.connection.flavour(), &jql)),
+        )
+        .await?;
+        Ok(page.issues.into_iter().next().map(|found| {
+            let url = self.connection.browse_url(&found.key);
+            found.into_ref(url)
+        }))
+    }
+
+    async fn verify_target(&self, spec: &TargetSpec) -> Result<Vec<TargetProblem>, TrackerError> {
+        let version = self.connection.api_version();
+        let types_path = format!(
+            "/issue/createmeta/{}/issuetypes?maxResults=200",
+            spec.project_key
+        );
+        let types = match self.gouqi.get_versioned::<IssueTypePage>("api", Some(version), &types_path).await {
+            Ok(page) => page.into_types(),
+            Err(gouqi::Error::NotFound) => {
+                return Ok(vec![TargetProblem {
+                    key: "jira.project".into(),
+                    message: format!(
+                        "project `{}` does not exist in Jira, or the bridge's account cannot create issues in it",
+                        spec.project_key
+                    ),
+                }])
+            }
+            Err(e) => return Err(fields::from_gouqi("read create metadata", e)),
+        };
+        let Some(issue_type) = types
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(&spec.issue_type) || t.id == spec.issue_type)
+        else {
+            let names: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+            return Ok(vec![TargetProblem {
+                key: "jira.issue_type".into(),
+                message: format!(
+                    "issue type `{}` does not exist in project {}; choose one of: {}",
+                    spec.issue_type,
+                    spec.project_key,
+                    names.join(", ")
+                ),
+            }]);
+        };
+        let mut meta_fields = Vec::new();
+        let mut start_at = 0u64;
+        loop {
+            let path = format!(
+                "/issue/createmeta/{}/issuetypes/{}?startAt={start_at}&maxResults=200",
+                spec.project_key, issue_type.id
+            );
+            let page: FieldPage = self
+                .gouqi
+                .get_versioned("api", Some(version), &path)
+                .await
+                .map_err(|e| fields::from_gouqi("read create metadata", e))?;
+            let total = page.total;
+            let fields = page.into_fields();
+            let got = fields.len() as u64;
+            meta_fields.extend(fields);
+            start_at += got;
+            if got == 0 || total.is_none_or(|t| start_at >= t) {
+                break;
+            }
+        }
+        let catalog = if spec.custom_fields.is_empty() {
+            Arc::new(FieldCatalog::default())
+        } else {
+            self.field_catalog().await?
+        };
+        Ok(metadata::check_fields(spec, &meta_fields, &catalog))
+    }
+
+    async fn probe(&self) -> Result<(), TrackerError> {
+        send(
+            "read the current user",
+            Effect::Idempotent,
+            self.request(reqwest::Method::GET, &["myself"]),
+        )
+        .await
+        .map(|_| ())
+    }
+}

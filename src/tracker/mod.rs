@@ -1,0 +1,168 @@
+//! The issue tracker port, and its Jira adapter.
+//!
+//! Owns the `DefectTracker` trait the use cases call, the types crossing it,
+//! and the tracker error taxonomy. The error kinds matter: a create that
+//! *may* have happened (`Ambiguous`) must never be retried blindly.
+
+pub mod jira;
+
+use crate::mapping::IssueDraft;
+use async_trait::async_trait;
+
+/// An issue as the bridge knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRef {
+    /// Numeric id, e.g. `10042`.
+    pub id: String,
+    /// Key, e.g. `SHOP-12`.
+    pub key: String,
+    /// URL people open the issue at.
+    pub browse_url: String,
+    /// Summary, when known.
+    pub summary: Option<String>,
+    /// Status name, when known.
+    pub status: Option<String>,
+    /// Priority name, when known.
+    pub priority: Option<String>,
+}
+
+/// A link on the issue back to the Test Manager result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteLink {
+    /// Deterministic id: the same result always upserts the same link.
+    pub global_id: String,
+    /// Target URL.
+    pub url: String,
+    /// Link text.
+    pub title: String,
+}
+
+/// What a mapping asks of the tracker, checked against its metadata.
+#[derive(Debug, Clone)]
+pub struct TargetSpec {
+    /// Mapping file, for messages.
+    pub file: String,
+    /// Project key.
+    pub project_key: String,
+    /// Issue type name or id.
+    pub issue_type: String,
+    /// Priority names or ids the mapping may set.
+    pub priorities: Vec<String>,
+    /// Component names.
+    pub components: Vec<String>,
+    /// Custom field names.
+    pub custom_fields: Vec<String>,
+}
+
+/// A problem found when checking a [`TargetSpec`]: the mapping key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetProblem {
+    /// Dotted mapping key, e.g. `jira.issue_type`.
+    pub key: String,
+    /// What Jira lacks and what it offers instead.
+    pub message: String,
+}
+
+/// Why a tracker call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TrackerError {
+    /// Jira refused the request (4xx); nothing was created or changed.
+    #[error("Jira refused {call} ({status}): {detail}")]
+    Rejected {
+        /// The call, e.g. `create issue`.
+        call: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// Jira's error messages.
+        detail: String,
+    },
+    /// Jira refused the credentials (401/403).
+    #[error("Jira refused the credentials for {call} ({status}); check jira.email and the token, and the account's permissions")]
+    Auth {
+        /// The call.
+        call: &'static str,
+        /// HTTP status.
+        status: u16,
+    },
+    /// Jira is rate limiting; the request was not processed.
+    #[error("Jira is rate limiting {call}; retry after {retry_after_secs:?} s")]
+    RateLimited {
+        /// The call.
+        call: &'static str,
+        /// Seconds Jira asked to wait, when it said.
+        retry_after_secs: Option<u64>,
+    },
+    /// Jira failed (5xx) on a call that changes nothing, or is not reachable.
+    #[error("Jira failed on {call}: {detail}")]
+    Unavailable {
+        /// The call.
+        call: &'static str,
+        /// Status or transport error.
+        detail: String,
+    },
+    /// Jira did not answer in time.
+    #[error("Jira did not answer {call} in time")]
+    Timeout {
+        /// The call.
+        call: &'static str,
+    },
+    /// A create may or may not have happened (timeout, 5xx or dropped
+    /// connection after the request was sent).
+    #[error("Jira's answer to {call} was lost ({detail}); the issue may exist")]
+    Ambiguous {
+        /// The call.
+        call: &'static str,
+        /// What happened.
+        detail: String,
+    },
+    /// Jira answered something the bridge cannot read.
+    #[error("Jira's answer to {call} could not be read: {detail}")]
+    Decode {
+        /// The call.
+        call: &'static str,
+        /// Parser message.
+        detail: String,
+    },
+}
+
+impl TrackerError {
+    /// The call that failed.
+    pub fn call(&self) -> &'static str {
+        match self {
+            Self::Rejected { call, .. }
+            | Self::Auth { call, .. }
+            | Self::RateLimited { call, .. }
+            | Self::Unavailable { call, .. }
+            | Self::Timeout { call }
+            | Self::Ambiguous { call, .. }
+            | Self::Decode { call, .. } => call,
+        }
+    }
+}
+
+/// The issue tracker, as the use cases need it.
+#[async_trait]
+pub trait DefectTracker: Send + Sync + 'static {
+    /// Creates the issue. Not idempotent: on `Ambiguous` the caller must look
+    /// for the issue (by its result label) before trying again.
+    async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError>;
+
+    /// Adds or updates (by `global_id`) a remote link on `issue_key`. Idempotent.
+    async fn upsert_remote_link(
+        &self,
+        issue_key: &str,
+        link: &RemoteLink,
+    ) -> Result<(), TrackerError>;
+
+    /// Reads the issue's current status and priority.
+    async fn issue(&self, issue_key: &str) -> Result<IssueRef, TrackerError>;
+
+    /// Finds the issue carrying `label`, oldest first if several.
+    async fn find_by_label(&self, label: &str) -> Result<Option<IssueRef>, TrackerError>;
+
+    /// Checks a mapping's targets against the tracker's metadata.
+    async fn verify_target(&self, spec: &TargetSpec) -> Result<Vec<TargetProblem>, TrackerError>;
+
+    /// Proves the tracker answers and accepts the credentials.
+    async fn probe(&self) -> Result<(), TrackerError>;
+}
