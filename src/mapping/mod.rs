@@ -14,6 +14,9 @@ pub mod registry;
 pub mod schema;
 pub mod text;
 
+#[cfg(test)]
+mod tests;
+
 pub use draft::{FieldValue, IssueDraft};
 pub use failure::Failure;
 pub use project::ProjectMapping;

@@ -4,3 +4,4 @@
 mod bad_input;
 mod create_defect;
 mod helpers;
+mod startup;
