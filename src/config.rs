@@ -242,6 +242,10 @@ pub struct DefectSettings {
     pub claim_stale_after_secs: u64,
     /// How long a request waits for another request creating the same issue, in seconds.
     pub wait_for_winner_secs: u64,
+    /// How long Jira's search may lag behind a create, in seconds: after an
+    /// unconfirmed create the next attempt keeps looking for the issue this long
+    /// before creating one. Default: 15 on Cloud, 0 on Data Center.
+    pub search_lag_secs: Option<u64>,
 }
 
 impl Default for DefectSettings {
@@ -249,6 +253,7 @@ impl Default for DefectSettings {
         Self {
             claim_stale_after_secs: 120,
             wait_for_winner_secs: 20,
+            search_lag_secs: None,
         }
     }
 }
@@ -261,6 +266,14 @@ impl DefectSettings {
     /// [`Self::wait_for_winner_secs`] as a duration.
     pub fn wait_for_winner(&self) -> Duration {
         Duration::from_secs(self.wait_for_winner_secs)
+    }
+    /// [`Self::search_lag_secs`] as a duration, defaulted by Jira flavour.
+    pub fn search_lag(&self, flavour: JiraFlavour) -> Duration {
+        let default = match flavour {
+            JiraFlavour::Cloud => 15,
+            JiraFlavour::DataCenter => 0,
+        };
+        Duration::from_secs(self.search_lag_secs.unwrap_or(default))
     }
 }
 
@@ -309,15 +322,8 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Reads `*_file` secrets and checks that the required ones are present.
-    pub fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
-        if let Some(file) = &self.jira.token_file {
-            self.jira.token = Some(read_secret("jira.token_file", file)?);
-        }
-        if let Some(file) = &self.testmanager.client_secret_file {
-            self.testmanager.client_secret =
-                Some(read_secret("testmanager.client_secret_file", file)?);
-        }
+    /// Checks that the secrets the service needs to run are present.
+    pub fn require_secrets(&self) -> Result<(), ConfigError> {
         if self.jira.token.is_none() {
             return Err(ConfigError::MissingSecret {
                 key: "jira.token".into(),
@@ -329,6 +335,18 @@ impl Settings {
                 key: "testmanager.client_secret".into(),
                 env: "BRIDGE_TESTMANAGER__CLIENT_SECRET".into(),
             });
+        }
+        Ok(())
+    }
+
+    /// Reads the secrets named by `*_file` keys and `auth.secrets_dir`.
+    pub fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
+        if let Some(file) = &self.jira.token_file {
+            self.jira.token = Some(read_secret("jira.token_file", file)?);
+        }
+        if let Some(file) = &self.testmanager.client_secret_file {
+            self.testmanager.client_secret =
+                Some(read_secret("testmanager.client_secret_file", file)?);
         }
         if let Some(dir) = &self.auth.secrets_dir {
             let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::SecretFile {
@@ -488,7 +506,8 @@ client_id = "abc"
     fn missing_secret_names_the_variable() {
         let dir = tempfile::tempdir().unwrap();
         let path = write(&dir, "bridge.toml", MINIMAL);
-        let err = Settings::load(&path).unwrap_err().to_string();
+        let settings = Settings::load(&path).unwrap();
+        let err = settings.require_secrets().unwrap_err().to_string();
         assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
     }
 }

@@ -4,7 +4,10 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tm_defect_bridge::config::Settings;
+use tm_defect_bridge::ledger::{self, LedgerEntry};
+use tm_defect_bridge::result_key::ResultKey;
 use tm_defect_bridge::startup::Application;
+use uuid::Uuid;
 
 #[derive(Parser)]
 #[command(
@@ -29,6 +32,41 @@ enum Command {
         )]
         config: PathBuf,
     },
+    /// Show what the ledger knows: recent entries, or the issue of one result.
+    Ledger {
+        /// The bridge configuration (TOML); only `store` is used.
+        #[arg(
+            long,
+            short,
+            env = "BRIDGE_CONFIG",
+            default_value = "deploy/bridge.example.toml"
+        )]
+        config: PathBuf,
+        #[command(subcommand)]
+        query: LedgerQuery,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerQuery {
+    /// The most recently updated entries.
+    List {
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+    /// The entry (and issue) of one Test Manager result.
+    Find {
+        /// testExecutionId.
+        #[arg(long)]
+        execution: Uuid,
+        /// testCaseId.
+        #[arg(long)]
+        test_case: Uuid,
+        /// variationId, if any.
+        #[arg(long)]
+        variation: Option<String>,
+    },
 }
 
 #[actix_web::main]
@@ -37,7 +75,79 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { config } => serve(config).await,
+        Command::Ledger { config, query } => show_ledger(config, query).await,
     }
+}
+
+async fn show_ledger(config: PathBuf, query: LedgerQuery) -> ExitCode {
+    let settings = match Settings::load(&config) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match ledger::connect(&settings.store.url, 1).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: cannot open the ledger: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match query {
+        LedgerQuery::List { limit } => store.recent(limit).await.map(|entries| {
+            println!(
+                "{:<10} {:<12} {:<22} {:<8} RESULT (execution/test case/variation)",
+                "STATE", "ISSUE", "UPDATED", "LINKED"
+            );
+            for entry in &entries {
+                print_entry(entry);
+            }
+            if entries.is_empty() {
+                println!("(the ledger is empty)");
+            }
+            ExitCode::SUCCESS
+        }),
+        LedgerQuery::Find {
+            execution,
+            test_case,
+            variation,
+        } => {
+            let key = ResultKey::new(execution, test_case, variation);
+            store.get(&key).await.map(|entry| match entry {
+                Some(entry) => {
+                    print_entry(&entry);
+                    if let Some(issue) = &entry.issue {
+                        println!("{}", issue.browse_url);
+                    }
+                    if let Some(error) = &entry.last_error {
+                        println!("last error: {error}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                None => {
+                    println!("no entry for {key} (label {})", key.label());
+                    ExitCode::from(1)
+                }
+            })
+        }
+    };
+    store.close().await;
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn print_entry(entry: &LedgerEntry) {
+    println!(
+        "{:<10} {:<12} {:<22} {:<8} {}",
+        entry.state.as_str(),
+        entry.issue.as_ref().map_or("-", |i| i.issue_key.as_str()),
+        entry.updated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        if entry.remote_link_done { "yes" } else { "no" },
+        entry.key
+    );
 }
 
 async fn serve(config: PathBuf) -> ExitCode {

@@ -23,6 +23,9 @@ use std::time::Duration;
 /// Why the service could not start. Each message says what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// The configuration is incomplete.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// One or more mapping files are wrong.
     #[error("mapping files are invalid:\n{}", list(.0))]
     Mappings(Vec<MappingError>),
@@ -32,6 +35,9 @@ pub enum StartupError {
         /// The route.
         route: String,
     },
+    /// A claim could be taken over while its create call is still running.
+    #[error("defects.claim_stale_after_secs must be longer than jira.timeout_ms, or a slow create could be taken over and duplicated")]
+    StaleBeforeTimeout,
     /// Cloud needs an e-mail for Basic auth.
     #[error(
         "jira.email is required when jira.flavour = \"cloud\" (Basic auth with the API token)"
@@ -75,6 +81,7 @@ pub struct Application {
 impl Application {
     /// Builds everything `settings` describes and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        settings.require_secrets()?;
         let projects =
             Projects::load_dir(&settings.mappings.dir).map_err(StartupError::Mappings)?;
         if projects.is_empty() {
@@ -94,6 +101,9 @@ impl Application {
         }
 
         let jira = &settings.jira;
+        if settings.defects.claim_stale_after() <= Duration::from_millis(jira.timeout_ms) {
+            return Err(StartupError::StaleBeforeTimeout);
+        }
         if jira.flavour == JiraFlavour::Cloud && jira.email.is_none() {
             return Err(StartupError::CloudWithoutEmail);
         }
@@ -142,6 +152,7 @@ impl Application {
             tracker,
             projects,
             settings.defects.clone(),
+            settings.defects.search_lag(settings.jira.flavour),
         ));
         let hooks = web::Data::new(HookState {
             create_defect,

@@ -1,21 +1,24 @@
 //! The Create Defect use case: one failed Test Manager result → one Jira issue.
 //!
 //! Owns the order of work and the exactly-once rules: look in the ledger,
-//! fetch the failure, render the issue, claim the result in the ledger, create
-//! (or adopt an issue an earlier attempt may have created), record, link back.
-//! Knows the ports (`ledger`, `testmanager`, `tracker`, `mapping`), never HTTP.
+//! fetch the failure, render the issue, claim the result in the ledger, adopt
+//! an issue an earlier attempt may have created (by its label, tolerating
+//! search lag), apply the mapping's repeat-failure policy, or create; then
+//! record, link back and answer. Knows the ports (`ledger`, `testmanager`,
+//! `tracker`, `mapping`), never HTTP.
 
 pub mod assemble;
 pub mod error;
 pub mod inflight;
+mod record;
+mod repeat;
 
 use crate::config::DefectSettings;
 use crate::ledger::{ClaimOutcome, IssueRecord, Ledger, LedgerEntry};
-use crate::mapping::{ProjectMapping, ProjectsHandle};
-use crate::result_key::ResultKey;
+use crate::mapping::ProjectsHandle;
 use crate::testmanager::webhook::CreateDefectRequest;
 use crate::testmanager::TestManager;
-use crate::tracker::{DefectTracker, IssueRef, RemoteLink, TrackerError};
+use crate::tracker::{DefectTracker, IssueRef, TrackerError};
 pub use error::DefectError;
 use inflight::KeyLocks;
 use std::sync::Arc;
@@ -31,6 +34,10 @@ pub enum Outcome {
     Existing,
     /// An earlier, unconfirmed attempt had created it; found by its label.
     Adopted,
+    /// The test case's open issue got a comment with this failure.
+    Commented,
+    /// The test case's done issue was reopened and got a comment.
+    Reopened,
 }
 
 /// The issue that holds the failure, and how it came about.
@@ -44,6 +51,10 @@ pub struct DefectOutcome {
 
 /// How often a request waiting for another one's claim looks again.
 const CLAIM_POLL: Duration = Duration::from_millis(150);
+/// How often the label search is repeated while Jira's search may lag.
+const SEARCH_POLL: Duration = Duration::from_millis(500);
+/// `Retry-After` for a request that gave up waiting for another one.
+const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The Create Defect use case with its ports.
 pub struct CreateDefect {
@@ -52,18 +63,21 @@ pub struct CreateDefect {
     tracker: Arc<dyn DefectTracker>,
     projects: ProjectsHandle,
     settings: DefectSettings,
+    search_lag: Duration,
     instance: String,
     locks: KeyLocks,
 }
 
 impl CreateDefect {
-    /// Wires the use case. `instance` names this process in ledger claims.
+    /// Wires the use case. `search_lag` is how long the tracker's search may
+    /// miss a just-created issue.
     pub fn new(
         ledger: Arc<dyn Ledger>,
         testmanager: Arc<dyn TestManager>,
         tracker: Arc<dyn DefectTracker>,
         projects: ProjectsHandle,
         settings: DefectSettings,
+        search_lag: Duration,
     ) -> Self {
         Self {
             ledger,
@@ -71,6 +85,7 @@ impl CreateDefect {
             tracker,
             projects,
             settings,
+            search_lag,
             instance: format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple()),
             locks: KeyLocks::default(),
         }
@@ -92,9 +107,10 @@ impl CreateDefect {
             })?;
         let key = request.key.clone();
         let deadline = Instant::now() + self.settings.wait_for_winner();
+        // Identical requests in this process queue here; across processes the ledger claim decides.
         let _turn = tokio::time::timeout_at(deadline, self.locks.lock(&key.canonical()))
             .await
-            .map_err(|_| self.busy())?;
+            .map_err(|_| busy())?;
         let link = request
             .link_to_test_case_log
             .as_ref()
@@ -115,8 +131,12 @@ impl CreateDefect {
         draft.labels.retain(|l| l != &failure.label);
         draft.labels.insert(0, failure.label.clone());
         let link = failure.link.clone();
+        let job = record::Job {
+            key: &key,
+            owner: format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple()),
+            link: link.as_deref(),
+        };
 
-        let owner = format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple());
         let previous = loop {
             let now = chrono::Utc::now();
             match self
@@ -124,7 +144,7 @@ impl CreateDefect {
                 .claim(
                     &key,
                     &mapping.route,
-                    &owner,
+                    &job.owner,
                     now,
                     self.settings.claim_stale_after(),
                 )
@@ -139,61 +159,76 @@ impl CreateDefect {
                 ClaimOutcome::Busy(_) => {}
             }
             if Instant::now() + CLAIM_POLL > deadline {
-                return Err(self.busy());
+                return Err(busy());
             }
             tokio::time::sleep(CLAIM_POLL).await;
         };
 
-        if previous.is_some() {
-            // An earlier attempt stopped after possibly creating the issue: look before creating.
-            match self.tracker.find_by_label(&failure.label).await {
+        if let Some(previous) = previous {
+            match self.find_earlier(&failure.label, &previous).await {
                 Ok(Some(found)) => {
                     tracing::info!(issue = %found.key, result = %key, "adopting the issue an earlier attempt created");
-                    return self
-                        .finish(
-                            &mapping,
-                            &key,
-                            &owner,
-                            found,
-                            Outcome::Adopted,
-                            link.as_deref(),
-                        )
-                        .await;
+                    return self.finish(&job, found, Outcome::Adopted).await;
                 }
                 Ok(None) => {}
                 Err(e) => {
                     self.ledger
-                        .mark_uncertain(&key, &owner, &e.to_string(), chrono::Utc::now())
+                        .mark_uncertain(&key, &job.owner, &e.to_string(), chrono::Utc::now())
                         .await?;
                     return Err(e.into());
                 }
             }
         }
 
+        if let Some(outcome) = self
+            .apply_repeat_policy(&mapping, &job, &failure, &draft)
+            .await?
+        {
+            return Ok(outcome);
+        }
+
         match self.tracker.create_issue(&draft).await {
             Ok(created) => {
                 tracing::info!(issue = %created.key, result = %key, route = %mapping.route, "created Jira issue");
-                self.finish(
-                    &mapping,
-                    &key,
-                    &owner,
-                    created,
-                    Outcome::Created,
-                    link.as_deref(),
-                )
-                .await
+                self.finish(&job, created, Outcome::Created).await
             }
             Err(TrackerError::Ambiguous { detail, .. }) => {
                 tracing::warn!(result = %key, %detail, "Jira did not confirm the create; the next request looks for the issue by label");
                 self.ledger
-                    .mark_uncertain(&key, &owner, &detail, chrono::Utc::now())
+                    .mark_uncertain(&key, &job.owner, &detail, chrono::Utc::now())
                     .await?;
                 Err(DefectError::Unconfirmed { detail })
             }
             Err(e) => {
-                self.ledger.release(&key, &owner).await?;
+                self.ledger.release(&key, &job.owner).await?;
                 Err(e.into())
             }
+        }
+    }
+
+    /// Looks for the issue an earlier attempt at this result may have created.
+    ///
+    /// Jira Cloud's search can miss an issue for a while after it was created,
+    /// so while the earlier attempt is younger than the search lag, "not found"
+    /// is not believed: the search is repeated until the lag has passed.
+    async fn find_earlier(
+        &self,
+        label: &str,
+        previous: &LedgerEntry,
+    ) -> Result<Option<IssueRef>, TrackerError> {
+        let lag = chrono::Duration::from_std(self.search_lag).unwrap_or_default();
+        let believe_after = previous.updated_at.max(previous.claimed_at) + lag;
+        loop {
+            if let Some(found) = self.tracker.find_by_label(label).await? {
+                return Ok(Some(found));
+            }
+            let remaining = (believe_after - chrono::Utc::now())
+                .to_std()
+                .unwrap_or_default();
+            if remaining.is_zero() {
+                return Ok(None);
+            }
+            tokio::time::sleep(remaining.min(SEARCH_POLL)).await;
         }
     }
 
@@ -216,7 +251,7 @@ impl CreateDefect {
         };
         let (fresh, ()) = tokio::join!(self.tracker.issue(&issue.issue_key), link_back);
         let issue = match fresh {
-            Ok(fresh) => refreshed(issue, fresh),
+            Ok(fresh) => record::refreshed(issue, fresh),
             Err(e) => {
                 tracing::debug!(issue = %issue.issue_key, error = %e, "could not refresh the issue's status; answering from the ledger");
                 issue
@@ -227,77 +262,12 @@ impl CreateDefect {
             outcome: Outcome::Existing,
         }))
     }
-
-    async fn finish(
-        &self,
-        mapping: &ProjectMapping,
-        key: &ResultKey,
-        owner: &str,
-        issue: IssueRef,
-        outcome: Outcome,
-        link: Option<&str>,
-    ) -> Result<DefectOutcome, DefectError> {
-        let record = IssueRecord {
-            issue_key: issue.key.clone(),
-            issue_id: issue.id.clone(),
-            browse_url: issue.browse_url.clone(),
-            summary: issue.summary.clone().unwrap_or_default(),
-            status: issue.status.clone(),
-            priority: issue.priority.clone(),
-        };
-        // Recorded before anything else: from here on, repeats answer this issue.
-        self.ledger
-            .record_issue(key, owner, &record, chrono::Utc::now())
-            .await?;
-        let link_back = async {
-            if let Some(url) = link {
-                self.link_back(key, &record.issue_key, url).await;
-            }
-        };
-        let (fresh, ()) = tokio::join!(self.tracker.issue(&record.issue_key), link_back);
-        let record = match fresh {
-            Ok(fresh) => refreshed(record, fresh),
-            Err(_) => record,
-        };
-        tracing::debug!(route = %mapping.route, issue = %record.issue_key, "answering Create Defect");
-        Ok(DefectOutcome {
-            issue: record,
-            outcome,
-        })
-    }
-
-    async fn link_back(&self, key: &ResultKey, issue_key: &str, url: &str) {
-        let link = RemoteLink {
-            global_id: format!("tm-defect-bridge:{}", key.canonical()),
-            url: url.to_owned(),
-            title: format!("Test Manager result {}", key.short_id()),
-        };
-        match self.tracker.upsert_remote_link(issue_key, &link).await {
-            Ok(()) => {
-                if let Err(e) = self.ledger.mark_linked(key).await {
-                    tracing::warn!(issue = %issue_key, error = %e, "linked back, but could not record it");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(issue = %issue_key, error = %e, "could not link the issue back to Test Manager; the next request for this result retries")
-            }
-        }
-    }
-
-    fn busy(&self) -> DefectError {
-        DefectError::Busy {
-            retry_after: Duration::from_secs(5),
-        }
-    }
 }
 
-fn refreshed(mut record: IssueRecord, fresh: IssueRef) -> IssueRecord {
-    record.status = fresh.status.or(record.status);
-    record.priority = fresh.priority.or(record.priority);
-    if let Some(summary) = fresh.summary {
-        record.summary = summary;
+fn busy() -> DefectError {
+    DefectError::Busy {
+        retry_after: BUSY_RETRY_AFTER,
     }
-    record
 }
 
 fn hostname() -> String {

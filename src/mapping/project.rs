@@ -5,7 +5,7 @@
 
 use super::draft::{FieldValue, IssueDraft};
 use super::failure::Failure;
-use super::schema::{RawFieldValue, RawMapping};
+use super::schema::{RawFieldValue, RawMapping, RawRepeatPolicy};
 use super::text::{one_line, sanitize_label, truncate_chars};
 use super::MappingError;
 use minijinja::{Environment, UndefinedBehavior};
@@ -20,6 +20,23 @@ pub const DEFAULT_SUMMARY: &str = "{{ test_case.key }} failed: {{ test_case.name
 
 /// Description used when the mapping gives none.
 pub const DEFAULT_DESCRIPTION: &str = include_str!("default_description.md");
+
+/// Comment used for a repeat failure when the mapping gives none.
+pub const DEFAULT_COMMENT: &str = "**Failed again** in test execution **{{ execution.name }}**{% if variation_id %} (variation `{{ variation_id }}`){% endif %}.\n\n{{ description }}";
+
+/// What a new failure of a test case that already has an issue does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepeatPolicy {
+    /// Always create a new issue per result.
+    New,
+    /// Comment on the test case's issue while it is open; create a new one once it is done.
+    Comment,
+    /// Comment on the test case's issue, reopening it first through this transition if it is done.
+    Reopen {
+        /// Transition name or id.
+        transition: String,
+    },
+}
 
 /// Work a template may do before it is stopped, so a runaway loop cannot hang a request.
 const TEMPLATE_FUEL: u64 = 200_000;
@@ -51,6 +68,8 @@ pub struct ProjectMapping {
     pub reporter: Option<String>,
     /// Assignee, if set.
     pub assignee: Option<String>,
+    /// What a repeat failure of the same test case does.
+    pub repeat: RepeatPolicy,
     templates: Environment<'static>,
     label_count: usize,
     priority_default: Option<String>,
@@ -185,6 +204,28 @@ impl ProjectMapping {
             };
             custom_fields.push((name, shape));
         }
+        add(
+            "repeat.comment".into(),
+            "repeat.comment",
+            raw.repeat.comment.unwrap_or_else(|| DEFAULT_COMMENT.into()),
+        )?;
+        let repeat = match raw.repeat.policy.unwrap_or(RawRepeatPolicy::Comment) {
+            RawRepeatPolicy::New => RepeatPolicy::New,
+            RawRepeatPolicy::Comment => RepeatPolicy::Comment,
+            RawRepeatPolicy::Reopen => RepeatPolicy::Reopen {
+                transition: raw
+                    .repeat
+                    .reopen_transition
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .ok_or_else(|| {
+                        invalid(
+                            "repeat.reopen_transition",
+                            "is required when repeat.policy = \"reopen\" (e.g. \"Reopen\" or the transition id)".into(),
+                        )
+                    })?,
+            },
+        };
         let custom_field_names = custom_fields.iter().map(|(n, _)| n.clone()).collect();
         let mapping = Self {
             source: source.to_path_buf(),
@@ -199,6 +240,7 @@ impl ProjectMapping {
             custom_field_names,
             reporter: raw.jira.reporter,
             assignee: raw.jira.assignee,
+            repeat,
             templates,
             label_count,
             priority_default: raw.issue.priority.default,
@@ -206,6 +248,7 @@ impl ProjectMapping {
             custom_fields,
         };
         mapping.render(&Failure::sample())?;
+        mapping.render_comment(&Failure::sample(), "")?;
         Ok(mapping)
     }
 
@@ -264,6 +307,24 @@ impl ProjectMapping {
             reporter: self.reporter.clone(),
             assignee: self.assignee.clone(),
         })
+    }
+
+    /// Renders the comment added to an existing issue for a repeat failure;
+    /// the template sees the failure plus `description` (the rendered description).
+    pub fn render_comment(
+        &self,
+        failure: &Failure,
+        description: &str,
+    ) -> Result<String, MappingError> {
+        let context = minijinja::context! { description => description, ..minijinja::Value::from_serialize(failure) };
+        self.templates
+            .get_template("repeat.comment")
+            .and_then(|t| t.render(context))
+            .map_err(|e| MappingError::Render {
+                file: self.source.display().to_string(),
+                key: "repeat.comment".into(),
+                message: describe(&e),
+            })
     }
 
     fn render_one(&self, name: &str, key: &str, failure: &Failure) -> Result<String, MappingError> {

@@ -17,6 +17,33 @@ pub struct RawMapping {
     /// How the issue is rendered.
     #[serde(default)]
     pub issue: RawIssue,
+    /// What a new failure of a test case that already has an issue does.
+    #[serde(default)]
+    pub repeat: RawRepeat,
+}
+
+/// `[repeat]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRepeat {
+    /// `new`, `comment` (default) or `reopen`.
+    pub policy: Option<RawRepeatPolicy>,
+    /// Transition (name or id) that reopens a done issue; required for `reopen`.
+    pub reopen_transition: Option<String>,
+    /// Comment template (Markdown); default: a short header plus the description.
+    pub comment: Option<String>,
+}
+
+/// `repeat.policy`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawRepeatPolicy {
+    /// Always a new issue per result.
+    New,
+    /// Comment on the test case's open issue, else create.
+    Comment,
+    /// Comment on the test case's issue, reopening it if done.
+    Reopen,
 }
 
 /// `[project]`

@@ -22,8 +22,17 @@ pub struct IssueRef {
     pub summary: Option<String>,
     /// Status name, when known.
     pub status: Option<String>,
+    /// Status category key (`new`, `indeterminate`, `done`), when known.
+    pub status_category: Option<String>,
     /// Priority name, when known.
     pub priority: Option<String>,
+}
+
+impl IssueRef {
+    /// True when Jira says the issue is done (status category `done`).
+    pub fn is_done(&self) -> bool {
+        self.status_category.as_deref() == Some("done")
+    }
 }
 
 /// A link on the issue back to the Test Manager result.
@@ -154,8 +163,18 @@ pub trait DefectTracker: Send + Sync + 'static {
         link: &RemoteLink,
     ) -> Result<(), TrackerError>;
 
-    /// Reads the issue's current status and priority.
+    /// Reads the issue's current status (and its category) and priority.
     async fn issue(&self, issue_key: &str) -> Result<IssueRef, TrackerError>;
+
+    /// Adds a comment written in Markdown (converted to the tracker's rich text).
+    /// Not idempotent: a lost answer may leave the comment in place.
+    async fn add_comment(&self, issue_key: &str, markdown: &str) -> Result<(), TrackerError>;
+
+    /// Adds `label` to the issue. Idempotent.
+    async fn add_label(&self, issue_key: &str, label: &str) -> Result<(), TrackerError>;
+
+    /// Moves the issue through the transition named (or with the id) `transition`.
+    async fn transition(&self, issue_key: &str, transition: &str) -> Result<(), TrackerError>;
 
     /// Finds the issue carrying `label`, oldest first if several.
     async fn find_by_label(&self, label: &str) -> Result<Option<IssueRef>, TrackerError>;

@@ -158,6 +158,25 @@ pub struct FakeIssue {
     pub key: String,
     pub labels: Vec<String>,
     pub body: Value,
+    /// When it was created: Cloud's search misses it until `Behaviour::search_lag` has passed.
+    pub created: std::time::Instant,
+    /// Status category `done`?
+    pub done: bool,
+    /// Comment bodies received.
+    pub comments: Vec<Value>,
+}
+
+/// Faults and quirks the fake Jira shows, changeable while a test runs.
+#[derive(Debug, Default)]
+pub struct Behaviour {
+    /// The search misses issues younger than this (Cloud's eventual consistency).
+    pub search_lag: std::time::Duration,
+    /// The next N creates are performed and then answered with a 500 HTML page.
+    pub fail_after_create: u32,
+    /// The next N creates are performed and then answered only after this delay.
+    pub slow_creates: u32,
+    /// Delay of a slow create's answer.
+    pub slow_create_delay: std::time::Duration,
 }
 
 /// Fake Jira of either flavour. Creates are stateful (keys SHOP-1, SHOP-2, …)
@@ -165,12 +184,14 @@ pub struct FakeIssue {
 pub struct FakeJira {
     pub server: MockServer,
     pub issues: Arc<Mutex<Vec<FakeIssue>>>,
+    pub behaviour: Arc<Mutex<Behaviour>>,
     /// Path prefix the fake serves under (a context path like `/jira`).
     pub context: String,
 }
 
 struct CreateResponder {
     issues: Arc<Mutex<Vec<FakeIssue>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
     next: AtomicU32,
     base: String,
     api: &'static str,
@@ -200,15 +221,30 @@ impl Respond for CreateResponder {
             key: key.clone(),
             labels,
             body,
+            created: std::time::Instant::now(),
+            done: false,
+            comments: Vec::new(),
         });
-        ResponseTemplate::new(201).set_body_json(json!({
+        let mut behaviour = self.behaviour.lock().unwrap();
+        if behaviour.fail_after_create > 0 {
+            behaviour.fail_after_create -= 1;
+            return ResponseTemplate::new(500)
+                .set_body_string("<html><body><h1>500 Internal Server Error</h1></body></html>");
+        }
+        let answer = ResponseTemplate::new(201).set_body_json(json!({
             "id": format!("{}", 10000 + n), "key": key, "self": format!("{}/rest/api/{}/issue/{}", self.base, self.api, 10000 + n)
-        }))
+        }));
+        if behaviour.slow_creates > 0 {
+            behaviour.slow_creates -= 1;
+            return answer.set_delay(behaviour.slow_create_delay);
+        }
+        answer
     }
 }
 
 struct SearchResponder {
     issues: Arc<Mutex<Vec<FakeIssue>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
     flavour: JiraFlavour,
 }
 
@@ -216,11 +252,17 @@ impl Respond for SearchResponder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
         let jql = body["jql"].as_str().unwrap_or_default().to_owned();
+        let lag = self.behaviour.lock().unwrap().search_lag;
         let issues = self.issues.lock().unwrap();
         let found: Vec<Value> = issues
             .iter()
-            .filter(|i| i.labels.iter().any(|l| jql.contains(&format!("labels = \"{l}\""))))
-            .map(|i| json!({"id": "1", "key": i.key, "fields": {"summary": i.body["fields"]["summary"], "status": {"name": "To Do"}, "priority": {"name": "Medium"}}}))
+            .filter(|i| i.created.elapsed() >= lag)
+            .filter(|i| {
+                i.labels
+                    .iter()
+                    .any(|l| jql.contains(&format!("labels = \"{l}\"")))
+            })
+            .map(issue_json)
             .collect();
         match self.flavour {
             JiraFlavour::Cloud => {
@@ -236,11 +278,52 @@ impl Respond for SearchResponder {
     }
 }
 
+/// An issue as Jira answers it with `fields=summary,status,priority`.
+fn issue_json(issue: &FakeIssue) -> Value {
+    let (status, category) = if issue.done {
+        ("Done", "done")
+    } else {
+        ("To Do", "new")
+    };
+    json!({
+        "id": format!("{}", 10000 + issue.key.trim_start_matches("SHOP-").parse::<u32>().unwrap_or(0)),
+        "key": issue.key,
+        "fields": {
+            "summary": issue.body["fields"]["summary"],
+            "status": {"name": status, "statusCategory": {"key": category, "name": status}},
+            "priority": {"name": issue.body["fields"]["priority"]["name"].as_str().unwrap_or("Medium")}
+        }
+    })
+}
+
+/// Finds the issue named in the path (`…/issue/{key}[/…]`) and applies `f`, or answers 404 like Jira.
+fn with_issue(
+    issues: &Arc<Mutex<Vec<FakeIssue>>>,
+    request: &Request,
+    f: impl FnOnce(&mut FakeIssue, &Request) -> ResponseTemplate,
+) -> ResponseTemplate {
+    let segments: Vec<&str> = request.url.path().split('/').collect();
+    let key = segments
+        .iter()
+        .position(|s| *s == "issue")
+        .and_then(|i| segments.get(i + 1))
+        .copied()
+        .unwrap_or_default();
+    let mut issues = issues.lock().unwrap();
+    match issues.iter_mut().find(|i| i.key == key) {
+        None => ResponseTemplate::new(404).set_body_json(
+            json!({"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}}),
+        ),
+        Some(issue) => f(issue, request),
+    }
+}
+
 impl FakeJira {
     /// A fake serving under a context path, e.g. `/jira`.
     pub async fn start_at(flavour: JiraFlavour, context: &str) -> Self {
         let server = MockServer::start().await;
         let issues = Arc::new(Mutex::new(Vec::new()));
+        let behaviour = Arc::new(Mutex::new(Behaviour::default()));
         let api = match flavour {
             JiraFlavour::Cloud => "3",
             JiraFlavour::DataCenter => "2",
@@ -250,6 +333,7 @@ impl FakeJira {
             .and(path(format!("{rest}/issue")))
             .respond_with(CreateResponder {
                 issues: issues.clone(),
+                behaviour: behaviour.clone(),
                 next: AtomicU32::new(0),
                 base: server.uri(),
                 api,
@@ -267,20 +351,80 @@ impl FakeJira {
         Mock::given(method("GET"))
             .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+$")))
             .respond_with(move |request: &Request| {
-                let key = request.url.path().rsplit('/').next().unwrap_or_default().to_owned();
-                let issues = known.lock().unwrap();
-                match issues.iter().find(|i| i.key == key) {
-                    None => ResponseTemplate::new(404)
-                        .set_body_json(json!({"errorMessages": ["Issue does not exist or you do not have permission to see it."], "errors": {}})),
-                    Some(issue) => ResponseTemplate::new(200).set_body_json(json!({
-                        "id": "10001", "key": key,
-                        "fields": {
-                            "summary": issue.body["fields"]["summary"],
-                            "status": {"name": "To Do"},
-                            "priority": {"name": issue.body["fields"]["priority"]["name"].as_str().unwrap_or("Medium")}
+                with_issue(&known, request, |issue, _| {
+                    ResponseTemplate::new(200).set_body_json(issue_json(issue))
+                })
+            })
+            .mount(&server)
+            .await;
+        let known = issues.clone();
+        Mock::given(method("PUT"))
+            .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+$")))
+            .respond_with(move |request: &Request| {
+                with_issue(&known, request, |issue, request| {
+                    let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                    for op in body["update"]["labels"].as_array().into_iter().flatten() {
+                        if let Some(label) = op["add"].as_str() {
+                            if !issue.labels.iter().any(|l| l == label) {
+                                issue.labels.push(label.to_owned());
+                            }
                         }
-                    })),
-                }
+                    }
+                    ResponseTemplate::new(204)
+                })
+            })
+            .mount(&server)
+            .await;
+        let known = issues.clone();
+        Mock::given(method("POST"))
+            .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+/comment$")))
+            .respond_with(move |request: &Request| {
+                with_issue(&known, request, |issue, request| {
+                    let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                    issue.comments.push(body["body"].clone());
+                    ResponseTemplate::new(201)
+                        .set_body_json(json!({"id": "20001", "body": body["body"]}))
+                })
+            })
+            .mount(&server)
+            .await;
+        let known = issues.clone();
+        Mock::given(method("GET"))
+            .and(path_regex(format!(
+                "^{rest}/issue/[A-Z]+-[0-9]+/transitions$"
+            )))
+            .respond_with(move |request: &Request| {
+                with_issue(&known, request, |issue, _| {
+                    let transitions = if issue.done {
+                        json!([{"id": "31", "name": "Reopen"}])
+                    } else {
+                        json!([{"id": "21", "name": "In Progress"}, {"id": "41", "name": "Done"}])
+                    };
+                    ResponseTemplate::new(200).set_body_json(json!({"transitions": transitions}))
+                })
+            })
+            .mount(&server)
+            .await;
+        let known = issues.clone();
+        Mock::given(method("POST"))
+            .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+/transitions$")))
+            .respond_with(move |request: &Request| {
+                with_issue(&known, request, |issue, request| {
+                    let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+                    match body["transition"]["id"].as_str() {
+                        Some("31") if issue.done => {
+                            issue.done = false;
+                            ResponseTemplate::new(204)
+                        }
+                        Some("41") if !issue.done => {
+                            issue.done = true;
+                            ResponseTemplate::new(204)
+                        }
+                        _ => ResponseTemplate::new(400).set_body_json(
+                            json!({"errorMessages": ["It seems that you have tried to perform a workflow operation (transition) that is not valid for the current state of this issue."], "errors": {}}),
+                        ),
+                    }
+                })
             })
             .mount(&server)
             .await;
@@ -292,6 +436,7 @@ impl FakeJira {
             .and(path(search_path))
             .respond_with(SearchResponder {
                 issues: issues.clone(),
+                behaviour: behaviour.clone(),
                 flavour,
             })
             .mount(&server)
@@ -321,6 +466,7 @@ impl FakeJira {
         Self {
             server,
             issues,
+            behaviour,
             context: context.to_owned(),
         }
     }
@@ -331,6 +477,34 @@ impl FakeJira {
 
     pub fn issues(&self) -> Vec<FakeIssue> {
         self.issues.lock().unwrap().clone()
+    }
+
+    /// Changes the fake's faults and quirks.
+    pub fn behave(&self, f: impl FnOnce(&mut Behaviour)) {
+        f(&mut self.behaviour.lock().unwrap());
+    }
+
+    /// Marks an issue done (as if someone resolved it).
+    pub fn resolve(&self, key: &str) {
+        let mut issues = self.issues.lock().unwrap();
+        if let Some(issue) = issues.iter_mut().find(|i| i.key == key) {
+            issue.done = true;
+        }
+    }
+
+    /// Puts an issue into Jira directly (as if an earlier, crashed attempt created it).
+    pub fn seed_issue(&self, labels: Vec<String>) -> String {
+        let mut issues = self.issues.lock().unwrap();
+        let key = format!("SHOP-{}", 9000 + issues.len());
+        issues.push(FakeIssue {
+            key: key.clone(),
+            labels,
+            body: json!({"fields": {"summary": "created by an attempt that crashed", "priority": {"name": "High"}}}),
+            created: std::time::Instant::now(),
+            done: false,
+            comments: Vec::new(),
+        });
+        key
     }
 
     /// Requests received whose method and path end match.
@@ -457,22 +631,26 @@ pub fn settings(
         defects: DefectSettings {
             claim_stale_after_secs: 120,
             wait_for_winner_secs: 10,
+            search_lag_secs: Some(3),
         },
     }
 }
 
 pub async fn spawn_app_with(options: AppOptions) -> TestApp {
+    spawn_app_on(options, None).await
+}
+
+/// Like `spawn_app_with`, with the ledger at `store_url` (default: a SQLite file in a temp dir).
+pub async fn spawn_app_on(options: AppOptions, store_url: Option<String>) -> TestApp {
     let jira = FakeJira::start_at(options.flavour, &options.jira_context).await;
     let tm = FakeTestManager::start().await;
     let dir = tempfile::tempdir().unwrap();
     let mappings = dir.path().join("mappings");
     std::fs::create_dir(&mappings).unwrap();
     std::fs::write(mappings.join("shop.toml"), &options.mapping).unwrap();
-    let store = format!("sqlite://{}", dir.path().join("ledger.db").display());
+    let store = store_url.unwrap_or_else(|| sqlite_store(&dir));
     let settings = settings(&jira, &tm, mappings, options.flavour, store);
-    let app = Application::build(settings).await.expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let address = start_bridge(settings).await;
     TestApp {
         address,
         jira,
@@ -480,6 +658,44 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
         client: reqwest::Client::new(),
         _dir: dir,
     }
+}
+
+/// A SQLite ledger file inside `dir`.
+pub fn sqlite_store(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("ledger.db").display())
+}
+
+/// Builds and starts a bridge; returns its base address.
+pub async fn start_bridge(settings: Settings) -> String {
+    let app = Application::build(settings).await.expect("app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
+}
+
+/// A PostgreSQL store URL in a fresh schema when `DATABASE_URL` is set; says so when it is not.
+pub async fn postgres_store() -> Option<String> {
+    let Ok(base) = std::env::var("DATABASE_URL") else {
+        eprintln!("skipping PostgreSQL: DATABASE_URL not set");
+        return None;
+    };
+    let schema = format!("bridge_test_{}", Uuid::new_v4().simple());
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&base)
+        .await
+        .expect("DATABASE_URL must reach PostgreSQL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{separator}options=-csearch_path%3D{schema}"))
+}
+
+/// Every store the behavioural suite runs against: SQLite always, PostgreSQL when configured.
+pub async fn stores(dir: &tempfile::TempDir) -> Vec<String> {
+    let mut stores = vec![sqlite_store(dir)];
+    stores.extend(postgres_store().await);
+    stores
 }
 
 impl TestApp {

@@ -2,6 +2,8 @@
 //! fake Jira servers (wiremock), checking what the fakes received.
 
 mod bad_input;
+mod cli;
 mod create_defect;
+mod exactly_once;
 mod helpers;
 mod startup;

@@ -117,6 +117,7 @@ impl DefectTracker for JiraTracker {
             key: created.key,
             summary: Some(draft.summary.clone()),
             status: None,
+            status_category: None,
             priority: draft.priority.clone(),
         })
     }
@@ -146,6 +147,67 @@ impl DefectTracker for JiraTracker {
         .await?;
         let url = self.connection.browse_url(&found.key);
         Ok(found.into_ref(url))
+    }
+
+    async fn add_comment(&self, issue_key: &str, markdown: &str) -> Result<(), TrackerError> {
+        let body =
+            serde_json::json!({ "body": body::rich_text(self.connection.flavour(), markdown) });
+        send(
+            "add a comment",
+            Effect::Creates,
+            self.request(reqwest::Method::POST, &["issue", issue_key, "comment"])
+                .json(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn add_label(&self, issue_key: &str, label: &str) -> Result<(), TrackerError> {
+        let body = serde_json::json!({ "update": { "labels": [{ "add": label }] } });
+        send(
+            "add a label",
+            Effect::Idempotent,
+            self.request(reqwest::Method::PUT, &["issue", issue_key])
+                .json(&body),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn transition(&self, issue_key: &str, transition: &str) -> Result<(), TrackerError> {
+        let available: issue::Transitions = send_json(
+            "list transitions",
+            Effect::Idempotent,
+            self.request(reqwest::Method::GET, &["issue", issue_key, "transitions"]),
+        )
+        .await?;
+        let Some(chosen) = available
+            .transitions
+            .iter()
+            .find(|t| t.id == transition || t.name.eq_ignore_ascii_case(transition))
+        else {
+            let names: Vec<&str> = available
+                .transitions
+                .iter()
+                .map(|t| t.name.as_str())
+                .collect();
+            return Err(TrackerError::Rejected {
+                call: "reopen the issue",
+                status: 400,
+                detail: format!(
+                    "transition `{transition}` is not available for {issue_key}; available: {}; fix repeat.reopen_transition in the mapping",
+                    names.join(", ")
+                ),
+            });
+        };
+        send(
+            "reopen the issue",
+            Effect::Idempotent,
+            self.request(reqwest::Method::POST, &["issue", issue_key, "transitions"])
+                .json(&serde_json::json!({ "transition": { "id": chosen.id } })),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn find_by_label(&self, label: &str) -> Result<Option<IssueRef>, TrackerError> {

@@ -1,0 +1,80 @@
+//! Recording the issue that holds a failure, and linking it back to Test Manager.
+
+use super::{CreateDefect, DefectError, DefectOutcome, Outcome};
+use crate::ledger::IssueRecord;
+use crate::result_key::ResultKey;
+use crate::tracker::{IssueRef, RemoteLink};
+
+/// One Create Defect in progress: the result, the ledger claim's owner, the link back.
+pub(super) struct Job<'a> {
+    pub key: &'a ResultKey,
+    pub owner: String,
+    pub link: Option<&'a str>,
+}
+
+impl CreateDefect {
+    /// Records `issue` for the job's result, links back, refreshes status and answers.
+    pub(super) async fn finish(
+        &self,
+        job: &Job<'_>,
+        issue: IssueRef,
+        outcome: Outcome,
+    ) -> Result<DefectOutcome, DefectError> {
+        let record = IssueRecord {
+            issue_key: issue.key.clone(),
+            issue_id: issue.id.clone(),
+            browse_url: issue.browse_url.clone(),
+            summary: issue.summary.clone().unwrap_or_default(),
+            status: issue.status.clone(),
+            priority: issue.priority.clone(),
+        };
+        // Recorded before anything else: from here on, repeats answer this issue.
+        self.ledger
+            .record_issue(job.key, &job.owner, &record, chrono::Utc::now())
+            .await?;
+        let link_back = async {
+            if let Some(url) = job.link {
+                self.link_back(job.key, &record.issue_key, url).await;
+            }
+        };
+        let (fresh, ()) = tokio::join!(self.tracker.issue(&record.issue_key), link_back);
+        let record = match fresh {
+            Ok(fresh) => refreshed(record, fresh),
+            Err(_) => record,
+        };
+        Ok(DefectOutcome {
+            issue: record,
+            outcome,
+        })
+    }
+
+    /// Upserts the remote link (idempotent by `globalId`); a failure is logged
+    /// and retried by the next request for the same result.
+    pub(super) async fn link_back(&self, key: &ResultKey, issue_key: &str, url: &str) {
+        let link = RemoteLink {
+            global_id: format!("tm-defect-bridge:{}", key.canonical()),
+            url: url.to_owned(),
+            title: format!("Test Manager result {}", key.short_id()),
+        };
+        match self.tracker.upsert_remote_link(issue_key, &link).await {
+            Ok(()) => {
+                if let Err(e) = self.ledger.mark_linked(key).await {
+                    tracing::warn!(issue = %issue_key, error = %e, "linked back, but could not record it");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(issue = %issue_key, error = %e, "could not link the issue back to Test Manager; the next request for this result retries")
+            }
+        }
+    }
+}
+
+/// The record with Jira's current status, priority and summary where Jira gave them.
+pub(super) fn refreshed(mut record: IssueRecord, fresh: IssueRef) -> IssueRecord {
+    record.status = fresh.status.or(record.status);
+    record.priority = fresh.priority.or(record.priority);
+    if let Some(summary) = fresh.summary {
+        record.summary = summary;
+    }
+    record
+}
