@@ -11,6 +11,8 @@
 //! ([`testmanager`], [`tracker`], [`ledger`], [`mapping`]).
 //!
 //! - [`config`] — `bridge.toml` with `BRIDGE_*` overrides; secrets.
+//! - [`admin`] — the `check` and `preview` commands.
+//! - [`adapters`] — builds the Jira and Test Manager adapters with the outbound HTTP policy.
 //! - [`startup`] — builds the adapters and use cases, binds the listener.
 //! - [`http`] — actix-web routes, webhook auth, problem+json.
 //! - [`defects`] — the Create Defect use case.
@@ -22,6 +24,8 @@
 //! - [`telemetry`] — logging.
 //!
 
+pub mod adapters;
+pub mod admin;
 pub mod config;
 pub mod defects;
 pub mod http;

@@ -32,6 +32,40 @@ enum Command {
         )]
         config: PathBuf,
     },
+    /// Check the configuration: mappings, sign-in to Jira and Test Manager, Jira metadata.
+    Check {
+        /// The bridge configuration (TOML).
+        #[arg(
+            long,
+            short,
+            env = "BRIDGE_CONFIG",
+            default_value = "deploy/bridge.example.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Show the Jira request a failure would become, creating nothing.
+    Preview {
+        /// The bridge configuration (TOML).
+        #[arg(
+            long,
+            short,
+            env = "BRIDGE_CONFIG",
+            default_value = "deploy/bridge.example.toml"
+        )]
+        config: PathBuf,
+        /// The project: its route, GUID or prefix.
+        #[arg(long)]
+        project: String,
+        /// testExecutionId.
+        #[arg(long)]
+        execution: Uuid,
+        /// testCaseId.
+        #[arg(long)]
+        testcase: Uuid,
+        /// variationId, if any.
+        #[arg(long)]
+        variation: Option<String>,
+    },
     /// Show what the ledger knows: recent entries, or the issue of one result.
     Ledger {
         /// The bridge configuration (TOML); only `store` is used.
@@ -76,6 +110,83 @@ async fn main() -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(config).await,
         Command::Ledger { config, query } => show_ledger(config, query).await,
+        Command::Check { config } => check(config).await,
+        Command::Preview {
+            config,
+            project,
+            execution,
+            testcase,
+            variation,
+        } => {
+            preview(
+                config,
+                project,
+                ResultKey::new(execution, testcase, variation),
+            )
+            .await
+        }
+    }
+}
+
+fn load(config: &PathBuf) -> Result<Settings, ExitCode> {
+    Settings::load(config).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+async fn check(config: PathBuf) -> ExitCode {
+    let settings = match load(&config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let report = tm_defect_bridge::admin::check::check(&settings).await;
+    for line in &report.verified {
+        println!("ok: {line}");
+    }
+    for problem in &report.problems {
+        println!("problem: {problem}");
+    }
+    if report.problems.is_empty() {
+        println!("configuration {} is good", config.display());
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "{} problem(s) in {}",
+            report.problems.len(),
+            config.display()
+        );
+        ExitCode::from(1)
+    }
+}
+
+async fn preview(config: PathBuf, project: String, key: ResultKey) -> ExitCode {
+    let settings = match load(&config) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match tm_defect_bridge::admin::preview::preview(&settings, &project, &key).await {
+        Ok(preview) => {
+            println!("# Mapping: {}", preview.mapping);
+            println!("# Result label: {}", preview.label);
+            println!(
+                "# Rendered Markdown (description):\n{}",
+                preview.description_markdown
+            );
+            println!(
+                "# Nothing was created. The bridge would send:\nPOST {}",
+                preview.url
+            );
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&preview.body).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

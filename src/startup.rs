@@ -4,15 +4,12 @@
 //! the use cases, opens the ledger and binds the listener (port 0 works and
 //! `port()` tells the real one, which the tests use).
 
-use crate::config::{JiraFlavour, Settings};
+use crate::config::Settings;
 use crate::defects::CreateDefect;
 use crate::http::auth::WebhookAuth;
 use crate::http::hooks::HookState;
 use crate::ledger::{self, Ledger, LedgerError};
 use crate::mapping::{MappingError, Projects, ProjectsHandle};
-use crate::testmanager::TestManagerClient;
-use crate::testmanager::{default_token_url, TestManagerConnection};
-use crate::tracker::jira::{JiraConnection, JiraTracker};
 use crate::tracker::{DefectTracker, TargetSpec, TrackerError};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -38,11 +35,9 @@ pub enum StartupError {
     /// A claim could be taken over while its create call is still running.
     #[error("defects.claim_stale_after_secs must be longer than jira.timeout_ms, or a slow create could be taken over and duplicated")]
     StaleBeforeTimeout,
-    /// Cloud needs an e-mail for Basic auth.
-    #[error(
-        "jira.email is required when jira.flavour = \"cloud\" (Basic auth with the API token)"
-    )]
-    CloudWithoutEmail,
+    /// The outbound adapters could not be built.
+    #[error(transparent)]
+    Adapters(#[from] crate::adapters::AdapterError),
     /// The ledger could not be opened.
     #[error("cannot open the ledger at store.url: {0}")]
     Ledger(#[from] LedgerError),
@@ -55,12 +50,6 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
-    /// An HTTP client could not be built.
-    #[error("cannot build the outbound HTTP client: {0}")]
-    HttpClient(String),
-    /// The Jira client could not be configured.
-    #[error("cannot configure the Jira client: {0}")]
-    Tracker(#[from] TrackerError),
 }
 
 fn list(errors: &[MappingError]) -> String {
@@ -104,45 +93,11 @@ impl Application {
         if settings.defects.claim_stale_after() <= Duration::from_millis(jira.timeout_ms) {
             return Err(StartupError::StaleBeforeTimeout);
         }
-        if jira.flavour == JiraFlavour::Cloud && jira.email.is_none() {
-            return Err(StartupError::CloudWithoutEmail);
-        }
-        let jira_http = outbound_client(jira.connect_timeout_ms, jira.timeout_ms)?;
-        let connection = JiraConnection::new(
-            jira.flavour,
-            jira.base_url.clone(),
-            jira.browse_url.clone(),
-            jira.email.clone(),
-            jira.token
-                .clone()
-                .ok_or(StartupError::HttpClient("jira.token missing".into()))?,
-        );
-        let tracker = Arc::new(JiraTracker::new(
-            connection,
-            jira_http,
-            Duration::from_secs(jira.field_cache_secs),
-        )?);
+        let adapters = crate::adapters::build(&settings)?;
+        let (tracker, testmanager) = (adapters.tracker, adapters.testmanager);
         if jira.verify_on_start {
             verify_mappings(tracker.as_ref(), &projects).await?;
         }
-
-        let tm = &settings.testmanager;
-        let tm_http = outbound_client(tm.connect_timeout_ms, tm.timeout_ms)?;
-        let testmanager = Arc::new(TestManagerClient::new(
-            tm_http,
-            TestManagerConnection {
-                token_url: tm
-                    .token_url
-                    .clone()
-                    .unwrap_or_else(|| default_token_url(&tm.base_url)),
-                base_url: tm.base_url.clone(),
-                client_id: tm.client_id.clone(),
-                client_secret: tm.client_secret.clone().ok_or(StartupError::HttpClient(
-                    "testmanager.client_secret missing".into(),
-                ))?,
-                scope: tm.scope.clone(),
-            },
-        ));
 
         let ledger = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
         let projects = ProjectsHandle::new(projects);
@@ -206,21 +161,6 @@ impl Application {
         self.ledger.close().await;
         result
     }
-}
-
-/// The outbound HTTP policy: separate connect and total timeouts, no redirects
-/// (a redirect could carry credentials to another host).
-fn outbound_client(
-    connect_timeout_ms: u64,
-    timeout_ms: u64,
-) -> Result<reqwest::Client, StartupError> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(connect_timeout_ms))
-        .timeout(Duration::from_millis(timeout_ms))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("tm-defect-bridge/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| StartupError::HttpClient(e.to_string()))
 }
 
 /// Checks every mapping against Jira. Problems stop start-up; an unreachable

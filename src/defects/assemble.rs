@@ -3,7 +3,7 @@
 use crate::mapping::failure::{
     FailureAssertion, FailureExecution, FailureLog, FailureProject, FailureTestCase,
 };
-use crate::mapping::{Failure, ProjectMapping};
+use crate::mapping::{Failure, IssueDraft, MappingError, ProjectMapping};
 use crate::result_key::ResultKey;
 use crate::testmanager::FailureDetails;
 
@@ -72,4 +72,19 @@ pub fn failure(
         robot_log: details.robot_log.clone(),
         link: link.map(str::to_owned).or_else(|| log.detail_link.clone()),
     }
+}
+
+/// The failure and the issue draft for it: the mapping's rendering plus the
+/// result's label, first, which no mapping can leave out.
+pub fn draft(
+    mapping: &ProjectMapping,
+    key: &ResultKey,
+    details: &FailureDetails,
+    link: Option<&str>,
+) -> Result<(Failure, IssueDraft), MappingError> {
+    let failure = failure(mapping, key, details, link);
+    let mut draft = mapping.render(&failure)?;
+    draft.labels.retain(|l| l != &failure.label);
+    draft.labels.insert(0, failure.label.clone());
+    Ok((failure, draft))
 }

@@ -126,10 +126,7 @@ impl CreateDefect {
             .testmanager
             .fetch_failure(mapping.project_id, &key)
             .await?;
-        let failure = assemble::failure(&mapping, &key, &details, link.as_deref());
-        let mut draft = mapping.render(&failure)?;
-        draft.labels.retain(|l| l != &failure.label);
-        draft.labels.insert(0, failure.label.clone());
+        let (failure, draft) = assemble::draft(&mapping, &key, &details, link.as_deref())?;
         let link = failure.link.clone();
         let job = record::Job {
             key: &key,

@@ -121,3 +121,184 @@ fn serve_without_secrets_names_the_variable() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
 }
+
+mod against_fakes {
+    use crate::helpers::*;
+    use std::process::Command;
+    use tm_defect_bridge::config::JiraFlavour;
+
+    struct Setup {
+        jira: FakeJira,
+        tm: FakeTestManager,
+        dir: tempfile::TempDir,
+    }
+
+    async fn setup(flavour: JiraFlavour, mapping: &str) -> Setup {
+        let jira = FakeJira::start_at(flavour, "").await;
+        let tm = FakeTestManager::start().await;
+        crate::startup::mount_createmeta(&jira, flavour, vec![]).await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("mappings")).unwrap();
+        std::fs::write(dir.path().join("mappings/shop.toml"), mapping).unwrap();
+        let flavour_name = match flavour {
+            JiraFlavour::Cloud => "cloud",
+            JiraFlavour::DataCenter => "data_center",
+        };
+        let config = format!(
+            "[jira]\nflavour = \"{flavour_name}\"\nbase_url = \"{}\"\nemail = \"bot@example.com\"\n\n\
+             [testmanager]\nbase_url = \"{}\"\nclient_id = \"bridge-client\"\n\n\
+             [store]\nurl = \"sqlite://{}\"\n\n[mappings]\ndir = \"{}\"\n",
+            jira.base_url(),
+            tm.base_url(),
+            dir.path().join("ledger.db").display(),
+            dir.path().join("mappings").display(),
+        );
+        std::fs::write(dir.path().join("bridge.toml"), config).unwrap();
+        Setup { jira, tm, dir }
+    }
+
+    fn run(setup: &Setup, args: &[&str], jira_token: &str) -> (i32, String) {
+        let config = setup.dir.path().join("bridge.toml").display().to_string();
+        let mut all = vec![args[0], "--config", &config];
+        all.extend_from_slice(&args[1..]);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tm-defect-bridge"))
+            .args(&all)
+            .env("BRIDGE_JIRA__TOKEN", jira_token)
+            .env("BRIDGE_TESTMANAGER__CLIENT_SECRET", TM_SECRET)
+            .env("BRIDGE_AUTH__SECRETS__SHOP", SECRET)
+            .env(
+                "RUST_LOG",
+                std::env::var("TEST_CLI_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status.code().unwrap_or(-1);
+            }
+            if started.elapsed() > std::time::Duration::from_secs(60) {
+                child.kill().unwrap();
+                break -9;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let output = child.wait_with_output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (status, text)
+    }
+
+    #[tokio::test]
+    async fn check_passes_on_a_good_configuration() {
+        for flavour in [JiraFlavour::Cloud, JiraFlavour::DataCenter] {
+            let setup = setup(flavour, MAPPING).await;
+            let (code, out) = run(&setup, &["check"], JIRA_TOKEN);
+            assert_eq!(code, 0, "{flavour:?}: {out}");
+            assert!(
+                out.contains("signed in to Jira") && out.contains("signed in to Test Manager"),
+                "{out}"
+            );
+            assert!(
+                !out.contains(JIRA_TOKEN) && !out.contains(TM_SECRET),
+                "no secret printed: {out}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn check_names_each_kind_of_mistake_and_fails() {
+        let cases: Vec<(String, &str, &[&str])> = vec![
+            (
+                MAPPING.to_owned(),
+                "wrong-token",
+                &["[jira]", "cannot sign in"],
+            ),
+            (
+                MAPPING.replace("default = \"Medium\"", "default = \"Urgent\""),
+                JIRA_TOKEN,
+                &["issue.priority", "Urgent"],
+            ),
+            (
+                MAPPING.replace("issue_type = \"Bug\"", "issue_type = \"Defect\""),
+                JIRA_TOKEN,
+                &["jira.issue_type", "Defect"],
+            ),
+            (
+                MAPPING.replace("\"Environment\" =", "\"Enviroment\" ="),
+                JIRA_TOKEN,
+                &["Enviroment"],
+            ),
+            (
+                MAPPING.replace("[issue]", "[issue]\nsumary = \"x\""),
+                JIRA_TOKEN,
+                &["shop.toml", "sumary"],
+            ),
+            (
+                MAPPING.replace("{{ execution.name }}\"", "{{ execution.nmae }}\""),
+                JIRA_TOKEN,
+                &["shop.toml", "issue.summary"],
+            ),
+            (
+                MAPPING.replace("prefix = \"SHOP\"", "prefix = \"SHOP\"\nroute = \"other\""),
+                JIRA_TOKEN,
+                &["BRIDGE_AUTH__SECRETS__OTHER"],
+            ),
+        ];
+        // One pair of fakes for every case; only the mapping file and the token change.
+        let setup = setup(JiraFlavour::Cloud, MAPPING).await;
+        for (mapping, token, needles) in cases {
+            std::fs::write(setup.dir.path().join("mappings/shop.toml"), &mapping).unwrap();
+            let (code, out) = run(&setup, &["check"], token);
+            assert_eq!(code, 1, "{out}");
+            for needle in needles {
+                assert!(out.contains(needle), "`{needle}` missing in:\n{out}");
+            }
+            assert!(!out.contains("wrong-token"), "no secret printed: {out}");
+        }
+    }
+
+    #[tokio::test]
+    async fn preview_prints_the_request_and_creates_nothing() {
+        let setup = setup(JiraFlavour::Cloud, MAPPING).await;
+        let seeded = SeededResult::new(Some("row-1"));
+        setup.tm.seed(&seeded, "Failed").await;
+        let execution = seeded.execution_id.to_string();
+        let testcase = seeded.test_case_id.to_string();
+        let (code, out) = run(
+            &setup,
+            &[
+                "preview",
+                "--project",
+                "SHOP",
+                "--execution",
+                &execution,
+                "--testcase",
+                &testcase,
+                "--variation",
+                "row-1",
+            ],
+            JIRA_TOKEN,
+        );
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            out.contains("POST ") && out.contains("/rest/api/3/issue"),
+            "{out}"
+        );
+        assert!(
+            out.contains("\"customfield_10050\""),
+            "custom fields resolved: {out}"
+        );
+        assert!(out.contains("Expected 'Card declined'"), "{out}");
+        assert!(
+            setup.jira.creates().await.is_empty(),
+            "preview creates nothing"
+        );
+        assert!(setup.jira.received("POST", "/remotelink").await.is_empty());
+    }
+}

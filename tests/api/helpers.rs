@@ -454,6 +454,31 @@ impl FakeJira {
             .mount(&server)
             .await;
         }
+        let expected_auth = match flavour {
+            JiraFlavour::Cloud => {
+                format!("Basic {}", base64(&format!("bot@example.com:{JIRA_TOKEN}")))
+            }
+            JiraFlavour::DataCenter => format!("Bearer {JIRA_TOKEN}"),
+        };
+        Mock::given(method("GET"))
+            .and(path(format!("{rest}/myself")))
+            .respond_with(move |request: &Request| {
+                let given = request
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                if given == expected_auth {
+                    ResponseTemplate::new(200).set_body_json(
+                        json!({"accountId": "5b10", "name": "bridge", "displayName": "Bridge"}),
+                    )
+                } else {
+                    // Jira answers a bad token with an empty 401.
+                    ResponseTemplate::new(401)
+                }
+            })
+            .mount(&server)
+            .await;
         Mock::given(method("GET"))
             .and(path(format!("{rest}/field")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([
@@ -733,4 +758,27 @@ pub fn assert_matches_cloud_schema(schema_name: &str, instance: &Value) {
         errors.is_empty(),
         "{schema_name} violations: {errors:#?}\nbody: {instance:#}"
     );
+}
+
+/// Standard base64 (for Basic auth headers in fakes and assertions).
+pub fn base64(text: &str) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
 }

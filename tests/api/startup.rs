@@ -7,7 +7,7 @@ use tm_defect_bridge::startup::Application;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-async fn mount_createmeta(jira: &FakeJira, flavour: JiraFlavour, extra_fields: Vec<Value>) {
+pub async fn mount_createmeta(jira: &FakeJira, flavour: JiraFlavour, extra_fields: Vec<Value>) {
     let (api, types_key, fields_key) = match flavour {
         JiraFlavour::Cloud => ("3", "issueTypes", "fields"),
         JiraFlavour::DataCenter => ("2", "values", "values"),

@@ -1,0 +1,98 @@
+//! Building the outbound adapters (Jira, Test Manager) from settings.
+//!
+//! Shared by `serve`, `check` and `preview`, so every command talks to the
+//! upstreams with the same outbound HTTP policy: separate connect and total
+//! timeouts, and no redirects (a redirect could carry credentials elsewhere).
+
+use crate::config::{ConfigError, JiraFlavour, Settings};
+use crate::testmanager::{default_token_url, TestManagerClient, TestManagerConnection};
+use crate::tracker::jira::{JiraConnection, JiraTracker};
+use crate::tracker::TrackerError;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the adapters could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AdapterError {
+    /// A secret or setting is missing.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Cloud needs an e-mail for Basic auth.
+    #[error(
+        "jira.email is required when jira.flavour = \"cloud\" (Basic auth with the API token)"
+    )]
+    CloudWithoutEmail,
+    /// An HTTP client could not be built.
+    #[error("cannot build the outbound HTTP client: {0}")]
+    HttpClient(String),
+    /// The Jira client could not be configured.
+    #[error("cannot configure the Jira client: {0}")]
+    Tracker(#[from] TrackerError),
+}
+
+/// The outbound adapters.
+pub struct Adapters {
+    /// Jira.
+    pub tracker: Arc<JiraTracker>,
+    /// Test Manager.
+    pub testmanager: Arc<TestManagerClient>,
+}
+
+/// Builds both adapters; requires the secrets.
+pub fn build(settings: &Settings) -> Result<Adapters, AdapterError> {
+    settings.require_secrets()?;
+    let jira = &settings.jira;
+    if jira.flavour == JiraFlavour::Cloud && jira.email.is_none() {
+        return Err(AdapterError::CloudWithoutEmail);
+    }
+    let (Some(token), Some(client_secret)) = (
+        jira.token.clone(),
+        settings.testmanager.client_secret.clone(),
+    ) else {
+        unreachable!("require_secrets checked both");
+    };
+    let connection = JiraConnection::new(
+        jira.flavour,
+        jira.base_url.clone(),
+        jira.browse_url.clone(),
+        jira.email.clone(),
+        token,
+    );
+    let tracker = Arc::new(JiraTracker::new(
+        connection,
+        outbound_client(jira.connect_timeout_ms, jira.timeout_ms)?,
+        Duration::from_secs(jira.field_cache_secs),
+    )?);
+    let tm = &settings.testmanager;
+    let testmanager = Arc::new(TestManagerClient::new(
+        outbound_client(tm.connect_timeout_ms, tm.timeout_ms)?,
+        TestManagerConnection {
+            token_url: tm
+                .token_url
+                .clone()
+                .unwrap_or_else(|| default_token_url(&tm.base_url)),
+            base_url: tm.base_url.clone(),
+            client_id: tm.client_id.clone(),
+            client_secret,
+            scope: tm.scope.clone(),
+        },
+    ));
+    Ok(Adapters {
+        tracker,
+        testmanager,
+    })
+}
+
+/// The outbound HTTP policy: separate connect and total timeouts, no redirects.
+pub fn outbound_client(
+    connect_timeout_ms: u64,
+    timeout_ms: u64,
+) -> Result<reqwest::Client, AdapterError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_millis(connect_timeout_ms))
+        .timeout(Duration::from_millis(timeout_ms))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("tm-defect-bridge/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| AdapterError::HttpClient(e.to_string()))
+}
