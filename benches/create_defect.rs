@@ -988,7 +988,7 @@ fn main() {
         if full {
             "full"
         } else {
-            "quick: run with --bench"
+            "quick; pass --bench for the full"
         }
     );
     println!();
