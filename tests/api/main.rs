@@ -4,6 +4,7 @@
 mod bad_input;
 mod cli;
 mod create_defect;
+mod deploy;
 mod exactly_once;
 mod helpers;
 mod startup;
