@@ -80,6 +80,9 @@ pub struct Settings {
     /// Create Defect behaviour.
     #[serde(default)]
     pub defects: DefectSettings,
+    /// Defect KPIs for the Test Manager dashboard.
+    #[serde(default)]
+    pub kpis: KpiSettings,
 }
 
 /// Settings of the inbound HTTP server.
@@ -261,6 +264,50 @@ impl DefectSettings {
     /// [`Self::wait_for_winner_secs`] as a duration.
     pub fn wait_for_winner(&self) -> Duration {
         Duration::from_secs(self.wait_for_winner_secs)
+    }
+}
+
+/// Defect KPI behaviour: caching, the longest wait, and the status values.
+///
+/// The three status strings are Test Manager's `ConnectorKPIStatus` values,
+/// which are not public: the defaults are a best guess and can be overridden.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KpiSettings {
+    /// How long a project's counts are reused before Jira is asked again, in seconds.
+    pub ttl_secs: u64,
+    /// The longest the dashboard waits for Jira, in milliseconds; after it, the
+    /// last good counts (or zeros) are answered with `status_error` while the
+    /// load goes on and fills the cache.
+    pub max_wait_ms: u64,
+    /// Status when the counts are current.
+    pub status_ok: String,
+    /// Status when Jira failed or was slow and the counts are stale (or zeros).
+    pub status_error: String,
+    /// Status when no mapping serves the project asked for.
+    pub status_not_configured: String,
+}
+
+impl Default for KpiSettings {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 60,
+            max_wait_ms: 5_000,
+            status_ok: "Ok".into(),
+            status_error: "Error".into(),
+            status_not_configured: "NotConfigured".into(),
+        }
+    }
+}
+
+impl KpiSettings {
+    /// [`Self::ttl_secs`] as a duration (at least one millisecond: moka refuses zero).
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_secs).max(Duration::from_millis(1))
+    }
+    /// [`Self::max_wait_ms`] as a duration.
+    pub fn max_wait(&self) -> Duration {
+        Duration::from_millis(self.max_wait_ms)
     }
 }
 

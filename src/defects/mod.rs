@@ -12,7 +12,7 @@ pub mod inflight;
 use crate::config::DefectSettings;
 use crate::ledger::{ClaimOutcome, IssueRecord, Ledger, LedgerEntry};
 use crate::mapping::{ProjectMapping, ProjectsHandle};
-use crate::result_key::ResultKey;
+use crate::result_key::{ResultKey, BRIDGE_LABEL};
 use crate::testmanager::webhook::CreateDefectRequest;
 use crate::testmanager::TestManager;
 use crate::tracker::{DefectTracker, IssueRef, RemoteLink, TrackerError};
@@ -112,8 +112,11 @@ impl CreateDefect {
             .await?;
         let failure = assemble::failure(&mapping, &key, &details, link.as_deref());
         let mut draft = mapping.render(&failure)?;
-        draft.labels.retain(|l| l != &failure.label);
+        draft
+            .labels
+            .retain(|l| l != &failure.label && l != BRIDGE_LABEL);
         draft.labels.insert(0, failure.label.clone());
+        draft.labels.insert(1, BRIDGE_LABEL.to_owned());
         let link = failure.link.clone();
 
         let owner = format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple());

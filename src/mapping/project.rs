@@ -5,6 +5,7 @@
 
 use super::draft::{FieldValue, IssueDraft};
 use super::failure::Failure;
+use super::kpi::KpiSpec;
 use super::schema::{RawFieldValue, RawMapping};
 use super::text::{one_line, sanitize_label, truncate_chars};
 use super::MappingError;
@@ -51,6 +52,8 @@ pub struct ProjectMapping {
     pub reporter: Option<String>,
     /// Assignee, if set.
     pub assignee: Option<String>,
+    /// What the dashboard's defect tile counts.
+    pub kpis: KpiSpec,
     templates: Environment<'static>,
     label_count: usize,
     priority_default: Option<String>,
@@ -120,6 +123,7 @@ impl ProjectMapping {
         let issue_type = non_empty(raw.jira.issue_type, || {
             invalid("jira.issue_type", "is empty".into())
         })?;
+        let kpis = KpiSpec::parse(&file, raw.kpis)?;
 
         let mut templates = Environment::new();
         templates.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -199,6 +203,7 @@ impl ProjectMapping {
             custom_field_names,
             reporter: raw.jira.reporter,
             assignee: raw.jira.assignee,
+            kpis,
             templates,
             label_count,
             priority_default: raw.issue.priority.default,

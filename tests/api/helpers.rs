@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tm_defect_bridge::config::{
-    AuthSettings, DefectSettings, JiraFlavour, JiraSettings, MappingsSettings, ServerSettings,
-    Settings, StoreSettings, TestManagerSettings,
+    AuthSettings, DefectSettings, JiraFlavour, JiraSettings, KpiSettings, MappingsSettings,
+    ServerSettings, Settings, StoreSettings, TestManagerSettings,
 };
 use tm_defect_bridge::startup::Application;
 use url::Url;
@@ -388,6 +388,7 @@ pub struct AppOptions {
     pub flavour: JiraFlavour,
     pub mapping: String,
     pub jira_context: String,
+    pub kpis: KpiSettings,
 }
 
 impl Default for AppOptions {
@@ -396,6 +397,7 @@ impl Default for AppOptions {
             flavour: JiraFlavour::Cloud,
             mapping: MAPPING.to_owned(),
             jira_context: String::new(),
+            kpis: KpiSettings::default(),
         }
     }
 }
@@ -458,6 +460,7 @@ pub fn settings(
             claim_stale_after_secs: 120,
             wait_for_winner_secs: 10,
         },
+        kpis: KpiSettings::default(),
     }
 }
 
@@ -469,7 +472,8 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
     std::fs::create_dir(&mappings).unwrap();
     std::fs::write(mappings.join("shop.toml"), &options.mapping).unwrap();
     let store = format!("sqlite://{}", dir.path().join("ledger.db").display());
-    let settings = settings(&jira, &tm, mappings, options.flavour, store);
+    let mut settings = settings(&jira, &tm, mappings, options.flavour, store);
+    settings.kpis = options.kpis;
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

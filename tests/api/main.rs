@@ -4,3 +4,5 @@
 mod bad_input;
 mod create_defect;
 mod helpers;
+mod jira_counts;
+mod kpis;
