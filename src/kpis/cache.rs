@@ -4,6 +4,9 @@
 //!
 //! Loads run in their own task, so a caller that stops waiting (the bound) does
 //! not cancel the load: it completes and fills the cache for the next caller.
+//! After a failed load the project backs off: Jira is not asked again until
+//! the backoff (or Jira's `Retry-After`) has passed, so a dashboard refreshed
+//! by many people cannot turn one outage into a stream of calls.
 
 use super::KpiSnapshot;
 use crate::tracker::TrackerError;
@@ -12,6 +15,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::time::Instant;
 use uuid::Uuid;
 
 /// Projects' fresh and last good counts.
@@ -20,6 +24,9 @@ pub struct KpiCache {
     // Not a moka cache: these must outlive any TTL, and there is at most one
     // entry per mapping file.
     last_good: Arc<Mutex<HashMap<Uuid, Arc<KpiSnapshot>>>>,
+    /// When each project that failed may ask Jira again.
+    retry_at: Arc<Mutex<HashMap<Uuid, Instant>>>,
+    backoff: Duration,
 }
 
 /// What a load gave a caller.
@@ -39,17 +46,24 @@ pub enum Loaded {
         /// The last counts that loaded.
         last_good: Option<Arc<KpiSnapshot>>,
     },
+    /// A recent load failed and the backoff has not passed: Jira was not asked.
+    BackingOff {
+        /// The last counts that loaded.
+        last_good: Option<Arc<KpiSnapshot>>,
+    },
 }
 
 impl KpiCache {
-    /// A cache keeping counts for `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    /// A cache keeping counts for `ttl`, leaving Jira alone for `backoff` after a failure.
+    pub fn new(ttl: Duration, backoff: Duration) -> Self {
         Self {
             fresh: Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
                 .build(),
             last_good: Arc::default(),
+            retry_at: Arc::default(),
+            backoff,
         }
     }
 
@@ -66,19 +80,42 @@ impl KpiCache {
     where
         F: Future<Output = Result<KpiSnapshot, TrackerError>> + Send + 'static,
     {
+        let backing_off = lock(&self.retry_at)
+            .get(&project)
+            .is_some_and(|at| Instant::now() < *at);
+        if backing_off {
+            return Loaded::BackingOff {
+                last_good: self.last_good(project),
+            };
+        }
         let fresh = self.fresh.clone();
         let last_good = self.last_good.clone();
+        let retry_at = self.retry_at.clone();
+        let backoff = self.backoff;
         let task = tokio::spawn(async move {
-            fresh
+            let loaded = fresh
                 .try_get_with(project, async move {
                     let snapshot = Arc::new(load.await?);
-                    last_good
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(project, snapshot.clone());
+                    lock(&last_good).insert(project, snapshot.clone());
                     Ok::<_, TrackerError>(snapshot)
                 })
-                .await
+                .await;
+            match &loaded {
+                Ok(_) => {
+                    lock(&retry_at).remove(&project);
+                }
+                Err(error) => {
+                    let asked = match **error {
+                        TrackerError::RateLimited {
+                            retry_after_secs: Some(secs),
+                            ..
+                        } => Duration::from_secs(secs),
+                        _ => Duration::ZERO,
+                    };
+                    lock(&retry_at).insert(project, Instant::now() + backoff.max(asked));
+                }
+            }
+            loaded
         });
         match tokio::time::timeout(max_wait, task).await {
             Ok(Ok(Ok(snapshot))) => Loaded::Fresh(snapshot),
@@ -100,10 +137,11 @@ impl KpiCache {
     }
 
     fn last_good(&self, project: Uuid) -> Option<Arc<KpiSnapshot>> {
-        self.last_good
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&project)
-            .cloned()
+        lock(&self.last_good).get(&project).cloned()
     }
+}
+
+/// A poisoned lock only means another request panicked; the map is still sound.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }

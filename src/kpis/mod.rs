@@ -86,7 +86,7 @@ impl DefectKpis {
         Self {
             tracker,
             projects,
-            cache: KpiCache::new(settings.ttl()),
+            cache: KpiCache::new(settings.ttl(), settings.error_backoff()),
             settings,
         }
     }
@@ -135,6 +135,10 @@ impl DefectKpis {
             Loaded::Fresh(snapshot) => return current(&snapshot),
             Loaded::Failed { error, last_good } => {
                 tracing::warn!(route, project = %mapping.project_id, error = %error, stale = last_good.is_some(), "could not count defects in Jira; answering the last good counts");
+                last_good
+            }
+            Loaded::BackingOff { last_good } => {
+                tracing::debug!(route, project = %mapping.project_id, "a recent defect count failed; not asking Jira again yet");
                 last_good
             }
             Loaded::Slow { last_good } => {

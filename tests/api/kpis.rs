@@ -273,6 +273,7 @@ async fn expiry_refreshes_once() {
 async fn jira_failing_serves_the_last_good_counts_then_recovers() {
     let kpis = KpiSettings {
         ttl_secs: 1,
+        error_backoff_ms: 1_000,
         status_error: "Stale".into(),
         ..Default::default()
     };
@@ -281,12 +282,15 @@ async fn jira_failing_serves_the_last_good_counts_then_recovers() {
     behaviour.lock().unwrap().failing = true;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(app.kpis(PROJECT_ID).await, seeded_answer(&app, "Stale"));
-    assert!(
-        app.jira.count_requests().await.len() > 5,
-        "Jira was asked again"
-    );
+    let after_failure = app.jira.count_requests().await.len();
+    assert!(after_failure > 5, "Jira was asked again");
+    // Backing off: Jira is left alone, the last good counts are answered.
     behaviour.lock().unwrap().failing = false;
+    assert_eq!(app.kpis(PROJECT_ID).await, seeded_answer(&app, "Stale"));
+    assert_eq!(app.jira.count_requests().await.len(), after_failure);
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
     assert_eq!(app.kpis(PROJECT_ID).await, seeded_answer(&app, "Ok"));
+    assert_eq!(app.jira.count_requests().await.len(), after_failure + 5);
 }
 
 #[tokio::test]
