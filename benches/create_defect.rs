@@ -753,6 +753,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
     let mut secrets = BTreeMap::new();
     secrets.insert("shop".to_owned(), SecretString::from(SECRET));
     let settings = Settings {
+        kpis: Default::default(),
         server: ServerSettings {
             listen: "127.0.0.1:0".into(),
             workers: Some(2),

@@ -80,6 +80,9 @@ pub struct Settings {
     /// Create Defect behaviour.
     #[serde(default)]
     pub defects: DefectSettings,
+    /// Defect KPIs for the Test Manager dashboard.
+    #[serde(default)]
+    pub kpis: KpiSettings,
 }
 
 /// Settings of the inbound HTTP server.
@@ -274,6 +277,59 @@ impl DefectSettings {
             JiraFlavour::DataCenter => 0,
         };
         Duration::from_secs(self.search_lag_secs.unwrap_or(default))
+    }
+}
+
+/// Defect KPI behaviour: caching, the longest wait, and the status values.
+///
+/// The three status strings are Test Manager's `ConnectorKPIStatus` values,
+/// which are not public: the defaults are a best guess and can be overridden.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KpiSettings {
+    /// How long a project's counts are reused before Jira is asked again, in seconds.
+    pub ttl_secs: u64,
+    /// The longest the dashboard waits for Jira, in milliseconds; after it, the
+    /// last good counts (or zeros) are answered with `status_error` while the
+    /// load goes on and fills the cache.
+    pub max_wait_ms: u64,
+    /// After a failed count, how long Jira is left alone for that project, in
+    /// milliseconds (at least Jira's `Retry-After` on a 429); meanwhile the
+    /// last good counts are answered with `status_error`. 0 retries at once.
+    pub error_backoff_ms: u64,
+    /// Status when the counts are current.
+    pub status_ok: String,
+    /// Status when Jira failed or was slow and the counts are stale (or zeros).
+    pub status_error: String,
+    /// Status when no mapping serves the project asked for.
+    pub status_not_configured: String,
+}
+
+impl Default for KpiSettings {
+    fn default() -> Self {
+        Self {
+            ttl_secs: 60,
+            max_wait_ms: 5_000,
+            error_backoff_ms: 5_000,
+            status_ok: "Ok".into(),
+            status_error: "Error".into(),
+            status_not_configured: "NotConfigured".into(),
+        }
+    }
+}
+
+impl KpiSettings {
+    /// [`Self::ttl_secs`] as a duration (at least one millisecond: moka refuses zero).
+    pub fn ttl(&self) -> Duration {
+        Duration::from_secs(self.ttl_secs).max(Duration::from_millis(1))
+    }
+    /// [`Self::max_wait_ms`] as a duration.
+    pub fn max_wait(&self) -> Duration {
+        Duration::from_millis(self.max_wait_ms)
+    }
+    /// [`Self::error_backoff_ms`] as a duration.
+    pub fn error_backoff(&self) -> Duration {
+        Duration::from_millis(self.error_backoff_ms)
     }
 }
 
@@ -476,6 +532,22 @@ client_id = "abc"
         assert_eq!(settings.server.listen, "127.0.0.1:8080");
         assert_eq!(settings.store.url, "sqlite://data/ledger.db");
         assert_eq!(settings.jira.flavour, JiraFlavour::Cloud);
+    }
+
+    #[test]
+    fn the_example_config_documents_the_kpi_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bridge.example.toml");
+        let settings: Settings = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let defaults = KpiSettings::default();
+        assert_eq!(settings.kpis.ttl_secs, defaults.ttl_secs);
+        assert_eq!(settings.kpis.max_wait_ms, defaults.max_wait_ms);
+        assert_eq!(settings.kpis.error_backoff_ms, defaults.error_backoff_ms);
+        assert_eq!(settings.kpis.status_ok, defaults.status_ok);
+        assert_eq!(settings.kpis.status_error, defaults.status_error);
+        assert_eq!(
+            settings.kpis.status_not_configured,
+            defaults.status_not_configured
+        );
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! Test Manager calls the bridge when a user presses *Create Defect* on a
 //! failed result; the bridge fetches the failure from Test Manager, renders a
 //! Jira issue through the project's mapping file, creates it exactly once,
-//! links it back, and answers with a defect payload.
+//! links it back, and answers with a defect payload. When the Test Manager
+//! dashboard refreshes, the bridge answers the project's defect counts from
+//! Jira, cached.
 //!
 //! # Layout
 //!
-//! Data flows one way: [`http`] → use cases ([`defects`]) → ports
+//! Data flows one way: [`http`] → use cases ([`defects`], [`kpis`]) → ports
 //! ([`testmanager`], [`tracker`], [`ledger`], [`mapping`]).
 //!
 //! - [`config`] — `bridge.toml` with `BRIDGE_*` overrides; secrets.
@@ -16,6 +18,7 @@
 //! - [`startup`] — builds the adapters and use cases, binds the listener.
 //! - [`http`] — actix-web routes, webhook auth, problem+json.
 //! - [`defects`] — the Create Defect use case.
+//! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.
 //! - [`mapping`] — mapping files, the `Failure` template model, rendering, Markdown → ADF / wiki.
 //! - [`testmanager`] — the webhook contract and the Test Manager REST client.
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
@@ -29,6 +32,7 @@ pub mod admin;
 pub mod config;
 pub mod defects;
 pub mod http;
+pub mod kpis;
 pub mod ledger;
 pub mod mapping;
 pub mod result_key;

@@ -128,7 +128,7 @@ async fn main() -> ExitCode {
     }
 }
 
-fn load(config: &PathBuf) -> Result<Settings, ExitCode> {
+fn load(config: &std::path::Path) -> Result<Settings, ExitCode> {
     Settings::load(config).map_err(|e| {
         eprintln!("error: {e}");
         ExitCode::from(2)

@@ -25,6 +25,10 @@ pub struct ResultKey {
 /// Prefix of the Jira label that marks an issue as holding one result.
 pub const RESULT_LABEL_PREFIX: &str = "tm-result-";
 
+/// The Jira label on every issue the bridge creates, so that a mapping's
+/// defect counts can be limited to them (`kpis.only_bridge_issues`).
+pub const BRIDGE_LABEL: &str = "tm-defect-bridge";
+
 impl ResultKey {
     /// Builds a key, normalising an empty or blank variation to `None`.
     pub fn new(test_execution_id: Uuid, test_case_id: Uuid, variation_id: Option<String>) -> Self {

@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::defects::CreateDefect;
 use crate::http::auth::WebhookAuth;
 use crate::http::hooks::HookState;
+use crate::kpis::DefectKpis;
 use crate::ledger::{self, Ledger, LedgerError};
 use crate::mapping::{MappingError, Projects, ProjectsHandle};
 use crate::tracker::{DefectTracker, TargetSpec, TrackerError};
@@ -101,6 +102,11 @@ impl Application {
 
         let ledger = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
         let projects = ProjectsHandle::new(projects);
+        let kpis = Arc::new(DefectKpis::new(
+            tracker.clone(),
+            projects.clone(),
+            settings.kpis.clone(),
+        ));
         let create_defect = Arc::new(CreateDefect::new(
             ledger.clone(),
             testmanager,
@@ -111,6 +117,7 @@ impl Application {
         ));
         let hooks = web::Data::new(HookState {
             create_defect,
+            kpis,
             auth,
             body_limit: settings.server.body_limit_bytes,
         });

@@ -4,7 +4,7 @@ use crate::mapping::failure::{
     FailureAssertion, FailureExecution, FailureLog, FailureProject, FailureTestCase,
 };
 use crate::mapping::{Failure, IssueDraft, MappingError, ProjectMapping};
-use crate::result_key::ResultKey;
+use crate::result_key::{ResultKey, BRIDGE_LABEL};
 use crate::testmanager::FailureDetails;
 
 /// Builds the `Failure` that templates see.
@@ -84,7 +84,10 @@ pub fn draft(
 ) -> Result<(Failure, IssueDraft), MappingError> {
     let failure = failure(mapping, key, details, link);
     let mut draft = mapping.render(&failure)?;
-    draft.labels.retain(|l| l != &failure.label);
+    draft
+        .labels
+        .retain(|l| l != &failure.label && l != BRIDGE_LABEL);
     draft.labels.insert(0, failure.label.clone());
+    draft.labels.insert(1, BRIDGE_LABEL.to_owned());
     Ok((failure, draft))
 }

@@ -6,7 +6,10 @@ use super::hook_path::{self, HookEvent};
 use super::problem::Problem;
 use super::unmatched;
 use crate::defects::CreateDefect;
-use crate::testmanager::webhook::{CreateDefectRequest, DefectPayload, RawCreateDefectRequest};
+use crate::kpis::DefectKpis;
+use crate::testmanager::webhook::{
+    int32, CreateDefectRequest, DefectPayload, KpiConnectorDefectsDto, RawCreateDefectRequest,
+};
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
@@ -16,6 +19,8 @@ use std::sync::Arc;
 pub struct HookState {
     /// The Create Defect use case.
     pub create_defect: Arc<CreateDefect>,
+    /// The Defect KPIs use case.
+    pub kpis: Arc<DefectKpis>,
     /// Webhook secrets.
     pub auth: WebhookAuth,
     /// Largest accepted body.
@@ -53,12 +58,9 @@ pub async fn hook(
         (HookEvent::CreateDefect, &Method::POST) => {
             create_defect(&request, &route, payload, &state).await
         }
-        (HookEvent::DefectKpis { .. }, &Method::GET) => Err(Problem::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "not-implemented",
-            "Not implemented",
-            "defect KPIs are not served by this version",
-        )),
+        (HookEvent::DefectKpis { project }, &Method::GET) => {
+            Ok(defect_kpis(&route, &project, &state).await)
+        }
         _ => Err(Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
@@ -105,6 +107,20 @@ async fn create_defect(
         link_label: issue.issue_key,
     };
     Ok(HttpResponse::Ok().json(payload))
+}
+
+async fn defect_kpis(route: &str, project: &str, state: &HookState) -> HttpResponse {
+    let report = state.kpis.report(route, project).await;
+    let counts = report.counts;
+    HttpResponse::Ok().json(KpiConnectorDefectsDto {
+        total_defects: int32(counts.total),
+        critical_defects: int32(counts.critical),
+        moderate_defects: int32(counts.moderate),
+        open_defects: int32(counts.open),
+        closed_defects: int32(counts.closed),
+        status: state.kpis.status_value(report.status).to_owned(),
+        critical_defects_link: report.critical_link,
+    })
 }
 
 fn require_json(request: &HttpRequest) -> Result<(), Problem> {

@@ -1,13 +1,14 @@
 //! Mapping files: how a Test Manager project's failures become Jira issues.
 //!
 //! Owns the mapping file format ([`schema`]), its validation and template
-//! compilation ([`project`]), the loaded set ([`registry`]), the `Failure`
+//! compilation ([`project`]), the dashboard counts' settings ([`kpi`]), the loaded set ([`registry`]), the `Failure`
 //! model templates render from ([`failure`]), the rendered [`IssueDraft`]
 //! ([`draft`]), and the text rules and Markdown converters the Jira adapter
 //! uses to encode a draft ([`text`], [`markdown`]).
 
 pub mod draft;
 pub mod failure;
+pub mod kpi;
 pub mod markdown;
 pub mod project;
 pub mod registry;
@@ -19,6 +20,7 @@ mod tests;
 
 pub use draft::{FieldValue, IssueDraft};
 pub use failure::Failure;
+pub use kpi::{CountMode, KpiSpec};
 pub use project::ProjectMapping;
 pub use registry::{Projects, ProjectsHandle};
 

@@ -5,6 +5,7 @@
 
 use super::draft::{FieldValue, IssueDraft};
 use super::failure::Failure;
+use super::kpi::KpiSpec;
 use super::schema::{RawFieldValue, RawMapping, RawRepeatPolicy};
 use super::text::{one_line, sanitize_label, truncate_chars};
 use super::MappingError;
@@ -70,6 +71,8 @@ pub struct ProjectMapping {
     pub assignee: Option<String>,
     /// What a repeat failure of the same test case does.
     pub repeat: RepeatPolicy,
+    /// What the dashboard's defect tile counts.
+    pub kpis: KpiSpec,
     templates: Environment<'static>,
     label_count: usize,
     priority_default: Option<String>,
@@ -139,6 +142,7 @@ impl ProjectMapping {
         let issue_type = non_empty(raw.jira.issue_type, || {
             invalid("jira.issue_type", "is empty".into())
         })?;
+        let kpis = KpiSpec::parse(&file, raw.kpis)?;
 
         let mut templates = Environment::new();
         templates.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -241,6 +245,7 @@ impl ProjectMapping {
             reporter: raw.jira.reporter,
             assignee: raw.jira.assignee,
             repeat,
+            kpis,
             templates,
             label_count,
             priority_default: raw.issue.priority.default,

@@ -17,6 +17,9 @@ pub struct RawMapping {
     /// How the issue is rendered.
     #[serde(default)]
     pub issue: RawIssue,
+    /// What the Test Manager dashboard's defect tile counts.
+    #[serde(default)]
+    pub kpis: RawKpis,
     /// What a new failure of a test case that already has an issue does.
     #[serde(default)]
     pub repeat: RawRepeat,
@@ -129,4 +132,31 @@ pub enum RawFieldValue {
     Number(f64),
     /// A flag, sent as the text `true`/`false`.
     Flag(bool),
+}
+
+/// `[kpis]`: the Jira issues the dashboard's defect counts are taken over.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKpis {
+    /// JQL selecting every defect counted; default: the mapped project and issue type.
+    pub scope_jql: Option<String>,
+    /// Count only issues the bridge created (those carrying its marker label).
+    #[serde(default)]
+    pub only_bridge_issues: bool,
+    /// Priority names or ids counted as critical; default `["Highest", "Critical", "Blocker"]`.
+    pub critical_priorities: Option<Vec<String>>,
+    /// Priority names or ids counted as moderate; default `["High", "Medium"]`.
+    pub moderate_priorities: Option<Vec<String>>,
+    /// `approximate` (default) or `exact`; Jira Cloud only (Data Center counts are always exact).
+    pub count_mode: Option<RawCountMode>,
+}
+
+/// `kpis.count_mode`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RawCountMode {
+    /// Jira Cloud's `search/approximate-count`: one cheap call per count, an estimate.
+    Approximate,
+    /// Page through `search/jql` with ids only: exact, one call per 5000 issues.
+    Exact,
 }

@@ -3,7 +3,8 @@
 //! `RawCreateDefectRequest` is the JSON exactly as received (every field
 //! optional, nothing trusted); [`CreateDefectRequest::parse`] turns it into the
 //! validated request once, at the edge. `DefectPayload` is the one place the
-//! answer's shape is defined (see README, "The answer to Test Manager").
+//! answer's shape is defined (see README, "The answer to Test Manager"), and
+//! `KpiConnectorDefectsDto` the one place the dashboard's answer is.
 
 use crate::result_key::ResultKey;
 use serde::{Deserialize, Serialize};
@@ -121,6 +122,32 @@ pub struct DefectPayload {
     pub link_label: String,
 }
 
+/// `KPIConnectorDefectsDto`: the answer to the dashboard's
+/// `GET …/api/kpis/project/{projectId}/defectstatus`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KpiConnectorDefectsDto {
+    /// Every defect in scope.
+    pub total_defects: i32,
+    /// Open defects with a critical priority.
+    pub critical_defects: i32,
+    /// Open defects with a moderate priority.
+    pub moderate_defects: i32,
+    /// Defects not done.
+    pub open_defects: i32,
+    /// Defects done.
+    pub closed_defects: i32,
+    /// A `ConnectorKPIStatus` value (configured: `kpis.status_*`).
+    pub status: String,
+    /// Where "Critical" leads: Jira's issue search for the critical set.
+    pub critical_defects_link: Option<String>,
+}
+
+/// A count as Test Manager's int32, saturating instead of wrapping.
+pub fn int32(count: u64) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +191,24 @@ mod tests {
             .unwrap()
             .link_to_test_case_log
             .is_some());
+    }
+
+    #[test]
+    fn kpi_answer_is_camel_case_and_counts_saturate() {
+        let dto = KpiConnectorDefectsDto {
+            total_defects: int32(u64::MAX),
+            critical_defects: 1,
+            moderate_defects: 2,
+            open_defects: 3,
+            closed_defects: 4,
+            status: "Ok".into(),
+            critical_defects_link: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&dto).unwrap(),
+            serde_json::json!({"totalDefects": 2147483647, "criticalDefects": 1, "moderateDefects": 2,
+                "openDefects": 3, "closedDefects": 4, "status": "Ok", "criticalDefectsLink": null})
+        );
     }
 
     proptest! {

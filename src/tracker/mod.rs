@@ -6,7 +6,7 @@
 
 pub mod jira;
 
-use crate::mapping::IssueDraft;
+use crate::mapping::{CountMode, IssueDraft};
 use async_trait::async_trait;
 
 /// An issue as the bridge knows it.
@@ -184,4 +184,13 @@ pub trait DefectTracker: Send + Sync + 'static {
 
     /// Proves the tracker answers and accepts the credentials.
     async fn probe(&self) -> Result<(), TrackerError>;
+
+    /// Counts the issues `jql` selects. `jql` must be bounded and carry no
+    /// `ORDER BY`. `mode` chooses between an estimate and an exact count where
+    /// the tracker offers both; an exact count is never short: a page that
+    /// fails fails the whole count.
+    async fn count(&self, jql: &str, mode: CountMode) -> Result<u64, TrackerError>;
+
+    /// The URL of the tracker's own issue search for `jql`, for people to open.
+    fn search_url(&self, jql: &str) -> String;
 }

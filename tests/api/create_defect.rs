@@ -69,7 +69,12 @@ async fn cloud_failure_becomes_one_complete_issue() {
     assert_eq!(fields["components"], json!([{"name": "Checkout"}]));
     assert_eq!(
         fields["labels"],
-        json!([label_of(&seeded), "test-manager", "Nightly-regression"])
+        json!([
+            label_of(&seeded),
+            "tm-defect-bridge",
+            "test-manager",
+            "Nightly-regression"
+        ])
     );
     assert_eq!(
         fields["customfield_10050"],

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tm_defect_bridge::config::{
-    AuthSettings, DefectSettings, JiraFlavour, JiraSettings, MappingsSettings, ServerSettings,
-    Settings, StoreSettings, TestManagerSettings,
+    AuthSettings, DefectSettings, JiraFlavour, JiraSettings, KpiSettings, MappingsSettings,
+    ServerSettings, Settings, StoreSettings, TestManagerSettings,
 };
 use tm_defect_bridge::startup::Application;
 use url::Url;
@@ -587,6 +587,7 @@ pub struct AppOptions {
     pub flavour: JiraFlavour,
     pub mapping: String,
     pub jira_context: String,
+    pub kpis: KpiSettings,
 }
 
 impl Default for AppOptions {
@@ -595,6 +596,7 @@ impl Default for AppOptions {
             flavour: JiraFlavour::Cloud,
             mapping: MAPPING.to_owned(),
             jira_context: String::new(),
+            kpis: KpiSettings::default(),
         }
     }
 }
@@ -658,6 +660,7 @@ pub fn settings(
             wait_for_winner_secs: 10,
             search_lag_secs: Some(3),
         },
+        kpis: KpiSettings::default(),
     }
 }
 
@@ -674,7 +677,8 @@ pub async fn spawn_app_on(options: AppOptions, store_url: Option<String>) -> Tes
     std::fs::create_dir(&mappings).unwrap();
     std::fs::write(mappings.join("shop.toml"), &options.mapping).unwrap();
     let store = store_url.unwrap_or_else(|| sqlite_store(&dir));
-    let settings = settings(&jira, &tm, mappings, options.flavour, store);
+    let mut settings = settings(&jira, &tm, mappings, options.flavour, store);
+    settings.kpis = options.kpis;
     let address = start_bridge(settings).await;
     TestApp {
         address,

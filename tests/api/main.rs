@@ -7,4 +7,6 @@ mod create_defect;
 mod deploy;
 mod exactly_once;
 mod helpers;
+mod jira_counts;
+mod kpis;
 mod startup;

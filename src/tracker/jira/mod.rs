@@ -10,13 +10,14 @@
 pub mod body;
 pub mod call;
 pub mod connection;
+pub mod count;
 pub mod fields;
 pub mod issue;
 pub mod jql;
 pub mod metadata;
 
 use crate::config::JiraFlavour;
-use crate::mapping::IssueDraft;
+use crate::mapping::{CountMode, IssueDraft};
 use crate::tracker::{
     DefectTracker, IssueRef, RemoteLink, TargetProblem, TargetSpec, TrackerError,
 };
@@ -300,5 +301,13 @@ impl DefectTracker for JiraTracker {
         )
         .await
         .map(|_| ())
+    }
+
+    async fn count(&self, jql: &str, mode: CountMode) -> Result<u64, TrackerError> {
+        count::count(self, jql, mode).await
+    }
+
+    fn search_url(&self, jql: &str) -> String {
+        self.connection.search_url(jql)
     }
 }
