@@ -119,6 +119,7 @@ pub struct AuthSettings {
     /// Header that may carry the secret instead of the URL path.
     pub header: String,
     /// Webhook secret per route (mapping `project.route`); from `BRIDGE_AUTH__SECRETS__<ROUTE>`.
+    #[serde(skip)]
     pub secrets: BTreeMap<String, SecretString>,
     /// A directory holding one file per route, named after the route, containing its secret.
     pub secrets_dir: Option<PathBuf>,
@@ -158,6 +159,7 @@ pub struct JiraSettings {
     /// Account e-mail (Cloud only; Basic auth with the API token).
     pub email: Option<String>,
     /// API token (Cloud) or personal access token (Data Center); from `BRIDGE_JIRA__TOKEN`.
+    #[serde(skip)]
     pub token: Option<SecretString>,
     /// File holding the token instead of the environment.
     pub token_file: Option<PathBuf>,
@@ -188,6 +190,7 @@ pub struct TestManagerSettings {
     /// External application (client credentials) id.
     pub client_id: String,
     /// Its secret; from `BRIDGE_TESTMANAGER__CLIENT_SECRET`.
+    #[serde(skip)]
     pub client_secret: Option<SecretString>,
     /// File holding the secret instead of the environment.
     pub client_secret_file: Option<PathBuf>,
@@ -369,13 +372,39 @@ impl Settings {
         reject_secrets_in_file(&shown, &text)?;
         let figment = Figment::new()
             .merge(Toml::string(&text))
-            .merge(Env::prefixed("BRIDGE_").split("__"));
+            // BRIDGE_CONFIG names the file (see the CLI), it is not a setting; secrets
+            // are read raw below, since figment would parse `0042` as a number.
+            .merge(
+                Env::prefixed("BRIDGE_")
+                    .filter(|key| key != "CONFIG" && !is_secret_variable(key.as_str()))
+                    .split("__"),
+            );
         let mut settings: Settings = figment.extract().map_err(|e| ConfigError::Invalid {
             path: shown.clone(),
             message: describe_figment_error(e),
         })?;
+        settings.read_secret_variables();
         settings.resolve_secret_files()?;
         Ok(settings)
+    }
+
+    /// Reads the secrets given as environment variables, exactly as written.
+    fn read_secret_variables(&mut self) {
+        for (name, value) in std::env::vars() {
+            let Some(key) = name.strip_prefix("BRIDGE_") else {
+                continue;
+            };
+            let secret = || SecretString::from(value.clone());
+            match key.to_uppercase().as_str() {
+                "JIRA__TOKEN" => self.jira.token = Some(secret()),
+                "TESTMANAGER__CLIENT_SECRET" => self.testmanager.client_secret = Some(secret()),
+                upper => {
+                    if let Some(route) = upper.strip_prefix("AUTH__SECRETS__") {
+                        self.auth.secrets.insert(route.to_lowercase(), secret());
+                    }
+                }
+            }
+        }
     }
 
     /// Checks that the secrets the service needs to run are present.
@@ -424,6 +453,12 @@ impl Settings {
         }
         Ok(())
     }
+}
+
+/// Whether `key` (an environment variable name without `BRIDGE_`) holds a secret.
+fn is_secret_variable(key: &str) -> bool {
+    let upper = key.to_uppercase();
+    upper == "JIRA__TOKEN" || upper == "TESTMANAGER__CLIENT_SECRET" || upper.starts_with("AUTH__SECRETS__")
 }
 
 fn read_secret(key: &str, path: &Path) -> Result<SecretString, ConfigError> {
@@ -548,6 +583,24 @@ client_id = "abc"
             settings.kpis.status_not_configured,
             defaults.status_not_configured
         );
+    }
+
+    #[test]
+    fn numeric_secrets_and_bridge_config_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bridge.toml", MINIMAL)?;
+            jail.set_env("BRIDGE_JIRA__TOKEN", "12345");
+            jail.set_env("BRIDGE_TESTMANAGER__CLIENT_SECRET", "true");
+            jail.set_env("BRIDGE_AUTH__SECRETS__SHOP", "0042");
+            jail.set_env("BRIDGE_CONFIG", "bridge.toml");
+            jail.set_env("BRIDGE_SERVER__LISTEN", "0.0.0.0:9090");
+            let settings = Settings::load(Path::new("bridge.toml")).map_err(|e| e.to_string())?;
+            assert_eq!(settings.jira.token.as_ref().unwrap().expose_secret(), "12345");
+            assert_eq!(settings.testmanager.client_secret.as_ref().unwrap().expose_secret(), "true");
+            assert_eq!(settings.auth.secrets["shop"].expose_secret(), "0042");
+            assert_eq!(settings.server.listen, "0.0.0.0:9090");
+            Ok(())
+        });
     }
 
     #[test]
