@@ -789,7 +789,10 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
             url: format!("sqlite://{}", dir.path().join("ledger.db").display()),
             max_connections: 4,
         },
-        mappings: MappingsSettings { dir: mappings },
+        mappings: MappingsSettings {
+            dir: mappings,
+            watch_secs: 0,
+        },
         defects: DefectSettings::default(),
     };
     let app = Application::build(settings)

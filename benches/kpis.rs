@@ -96,7 +96,10 @@ fn settings(jira: &MockServer, mappings: std::path::PathBuf, store: String) -> S
             url: store,
             max_connections: 2,
         },
-        mappings: MappingsSettings { dir: mappings },
+        mappings: MappingsSettings {
+            dir: mappings,
+            watch_secs: 0,
+        },
         defects: DefectSettings::default(),
         kpis: KpiSettings {
             ttl_secs: 3_600,

@@ -97,6 +97,8 @@ pub struct ServerSettings {
     pub client_request_timeout_ms: u64,
     /// Worker threads; defaults to the number of CPUs.
     pub workers: Option<usize>,
+    /// How often the ledger, Jira and Test Manager are probed for `/readyz`, in seconds.
+    pub probe_interval_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -106,6 +108,7 @@ impl Default for ServerSettings {
             body_limit_bytes: 64 * 1024,
             client_request_timeout_ms: 5_000,
             workers: None,
+            probe_interval_secs: 15,
         }
     }
 }
@@ -230,12 +233,16 @@ impl Default for StoreSettings {
 pub struct MappingsSettings {
     /// Directory of `*.toml` mapping files, one per Test Manager project.
     pub dir: PathBuf,
+    /// Reload the mappings when their files change, checking every this many
+    /// seconds; 0 reloads only on SIGHUP.
+    pub watch_secs: u64,
 }
 
 impl Default for MappingsSettings {
     fn default() -> Self {
         Self {
             dir: PathBuf::from("mappings"),
+            watch_secs: 0,
         }
     }
 }
@@ -458,7 +465,9 @@ impl Settings {
 /// Whether `key` (an environment variable name without `BRIDGE_`) holds a secret.
 fn is_secret_variable(key: &str) -> bool {
     let upper = key.to_uppercase();
-    upper == "JIRA__TOKEN" || upper == "TESTMANAGER__CLIENT_SECRET" || upper.starts_with("AUTH__SECRETS__")
+    upper == "JIRA__TOKEN"
+        || upper == "TESTMANAGER__CLIENT_SECRET"
+        || upper.starts_with("AUTH__SECRETS__")
 }
 
 fn read_secret(key: &str, path: &Path) -> Result<SecretString, ConfigError> {
@@ -586,6 +595,7 @@ client_id = "abc"
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature
     fn numeric_secrets_and_bridge_config_from_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bridge.toml", MINIMAL)?;
@@ -595,8 +605,19 @@ client_id = "abc"
             jail.set_env("BRIDGE_CONFIG", "bridge.toml");
             jail.set_env("BRIDGE_SERVER__LISTEN", "0.0.0.0:9090");
             let settings = Settings::load(Path::new("bridge.toml")).map_err(|e| e.to_string())?;
-            assert_eq!(settings.jira.token.as_ref().unwrap().expose_secret(), "12345");
-            assert_eq!(settings.testmanager.client_secret.as_ref().unwrap().expose_secret(), "true");
+            assert_eq!(
+                settings.jira.token.as_ref().unwrap().expose_secret(),
+                "12345"
+            );
+            assert_eq!(
+                settings
+                    .testmanager
+                    .client_secret
+                    .as_ref()
+                    .unwrap()
+                    .expose_secret(),
+                "true"
+            );
             assert_eq!(settings.auth.secrets["shop"].expose_secret(), "0042");
             assert_eq!(settings.server.listen, "0.0.0.0:9090");
             Ok(())

@@ -24,6 +24,9 @@
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
 //! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
+//! - [`metrics`] — Prometheus metric names and the recorder.
+//! - [`readiness`] — background probes behind `/readyz`.
+//! - [`reload`] — mapping reload on SIGHUP or change.
 //! - [`telemetry`] — logging.
 //!
 
@@ -35,6 +38,9 @@ pub mod http;
 pub mod kpis;
 pub mod ledger;
 pub mod mapping;
+pub mod metrics;
+pub mod readiness;
+pub mod reload;
 pub mod result_key;
 pub mod startup;
 pub mod telemetry;

@@ -7,10 +7,14 @@
 use crate::config::Settings;
 use crate::defects::CreateDefect;
 use crate::http::auth::WebhookAuth;
+use crate::http::health::ReadyState;
 use crate::http::hooks::HookState;
+use crate::http::metrics_route::MetricsState;
 use crate::kpis::DefectKpis;
 use crate::ledger::{self, Ledger, LedgerError};
 use crate::mapping::{MappingError, Projects, ProjectsHandle};
+use crate::readiness::Readiness;
+use crate::reload::Reloader;
 use crate::tracker::{DefectTracker, TargetSpec, TrackerError};
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -66,6 +70,8 @@ pub struct Application {
     port: u16,
     server: Server,
     ledger: Arc<dyn Ledger>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+    reloader: Arc<Reloader>,
 }
 
 impl Application {
@@ -107,6 +113,48 @@ impl Application {
             projects.clone(),
             settings.kpis.clone(),
         ));
+        let readiness = Arc::new(Readiness::default());
+        let probe_every = Duration::from_secs(settings.server.probe_interval_secs.max(1));
+        let mut background = vec![crate::readiness::spawn_prober(
+            readiness.clone(),
+            ledger.clone(),
+            tracker.clone(),
+            testmanager.clone(),
+            probe_every,
+        )];
+        let route_auth = auth.clone();
+        let reloader = Arc::new(Reloader {
+            dir: settings.mappings.dir.clone(),
+            projects: projects.clone(),
+            tracker: tracker.clone(),
+            verify: settings.jira.verify_on_start,
+            route_allowed: Arc::new(move |route: &str| {
+                route_auth.has_secret(route) || route_auth.allows_unauthenticated()
+            }),
+        });
+        #[cfg(unix)]
+        background.push(
+            crate::reload::spawn_on_sighup(reloader.clone()).map_err(|source| {
+                StartupError::Bind {
+                    address: "SIGHUP handler".into(),
+                    source,
+                }
+            })?,
+        );
+        if settings.mappings.watch_secs > 0 {
+            background.push(crate::reload::spawn_watcher(
+                reloader.clone(),
+                Duration::from_secs(settings.mappings.watch_secs),
+            ));
+        }
+        let ready = web::Data::new(ReadyState {
+            readiness,
+            bound: probe_every * 3,
+        });
+        let metrics_state = web::Data::new(MetricsState {
+            handle: crate::metrics::install(),
+            ledger: ledger.clone(),
+        });
         let create_defect = Arc::new(CreateDefect::new(
             ledger.clone(),
             testmanager,
@@ -130,8 +178,11 @@ impl Application {
         let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::http::observe::record))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(hooks.clone())
+                .app_data(ready.clone())
+                .app_data(metrics_state.clone())
                 .configure(crate::http::configure)
                 .default_service(web::to(crate::http::unmatched::default_service))
         })
@@ -154,7 +205,15 @@ impl Application {
             port,
             server,
             ledger,
+            background,
+            reloader,
         })
+    }
+
+    /// Reloads the mapping files now (as SIGHUP does); returns the number in
+    /// force, or the problems that kept the old set.
+    pub async fn reload_mappings(&self) -> Result<usize, Vec<String>> {
+        self.reloader.reload().await
     }
 
     /// The port actually bound.
@@ -165,6 +224,9 @@ impl Application {
     /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish and closes the ledger.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        for task in &self.background {
+            task.abort();
+        }
         self.ledger.close().await;
         result
     }

@@ -9,13 +9,14 @@ use crate::testmanager::TestManager;
 use serde::Serialize;
 
 /// What would be sent to Jira.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Preview {
     /// The mapping file used.
     pub mapping: String,
     /// `POST` target of the create.
     pub url: String,
     /// The exact JSON body of the create.
+    #[schema(value_type = Object)]
     pub body: serde_json::Value,
     /// The rendered description, before conversion to ADF or wiki markup.
     pub description_markdown: String,

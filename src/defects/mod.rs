@@ -49,6 +49,19 @@ pub struct DefectOutcome {
     pub outcome: Outcome,
 }
 
+/// What a Create Defect would send to Jira.
+#[derive(Debug, Clone)]
+pub struct DefectPreview {
+    /// `POST` target.
+    pub url: String,
+    /// Exact JSON body.
+    pub body: serde_json::Value,
+    /// The rendered description, before conversion.
+    pub description_markdown: String,
+    /// The result's label.
+    pub label: String,
+}
+
 /// How often a request waiting for another one's claim looks again.
 const CLAIM_POLL: Duration = Duration::from_millis(150);
 /// How often the label search is repeated while Jira's search may lag.
@@ -201,6 +214,39 @@ impl CreateDefect {
                 Err(e.into())
             }
         }
+    }
+
+    /// The Jira request `request` would become — target, exact body, rendered
+    /// Markdown, result label — without claiming or creating anything.
+    pub async fn preview(
+        &self,
+        route: &str,
+        request: CreateDefectRequest,
+    ) -> Result<DefectPreview, DefectError> {
+        let mapping = self
+            .projects
+            .current()
+            .by_route(route)
+            .cloned()
+            .ok_or_else(|| DefectError::UnknownProject {
+                route: route.to_owned(),
+            })?;
+        let link = request
+            .link_to_test_case_log
+            .as_ref()
+            .map(|u| u.to_string());
+        let details = self
+            .testmanager
+            .fetch_failure(mapping.project_id, &request.key)
+            .await?;
+        let (failure, draft) = assemble::draft(&mapping, &request.key, &details, link.as_deref())?;
+        let (url, body) = self.tracker.preview_create(&draft).await?;
+        Ok(DefectPreview {
+            url,
+            body,
+            description_markdown: draft.description_markdown,
+            label: failure.label,
+        })
     }
 
     /// Looks for the issue an earlier attempt at this result may have created.

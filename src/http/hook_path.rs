@@ -9,6 +9,8 @@
 pub enum HookEvent {
     /// Create Defect (POST).
     CreateDefect,
+    /// Preview of the Jira request a Create Defect would send (POST).
+    Preview,
     /// Defect KPIs for a project id or prefix (GET).
     DefectKpis {
         /// `{projectId}` as sent (not trusted: looked up, never put in JQL).
@@ -28,6 +30,9 @@ pub struct HookPath {
 /// Sub-path accepted for Create Defect besides the registered URL itself.
 pub const CREATE_DEFECT_SUBPATH: &str = "defects";
 
+/// Sub-path of the preview.
+pub const PREVIEW_SUBPATH: &str = "preview";
+
 /// Parses the tail after `/hooks/{route}`; `None` when it names no event.
 pub fn parse(tail: &str) -> Option<HookPath> {
     let segments: Vec<&str> = tail.split('/').filter(|s| !s.is_empty()).collect();
@@ -35,6 +40,7 @@ pub fn parse(tail: &str) -> Option<HookPath> {
         match rest {
             [] => Some(HookEvent::CreateDefect),
             [s] if *s == CREATE_DEFECT_SUBPATH => Some(HookEvent::CreateDefect),
+            [s] if *s == PREVIEW_SUBPATH => Some(HookEvent::Preview),
             ["api", "kpis", "project", project, "defectstatus"] => Some(HookEvent::DefectKpis {
                 project: (*project).to_owned(),
             }),
@@ -100,6 +106,18 @@ mod tests {
             Some(HookPath {
                 secret: Some("k".into()),
                 event: kpi
+            })
+        );
+    }
+
+    #[test]
+    fn preview_with_and_without_secret() {
+        assert_eq!(parse("preview").map(|p| p.event), Some(HookEvent::Preview));
+        assert_eq!(
+            parse("k/preview"),
+            Some(HookPath {
+                secret: Some("k".into()),
+                event: HookEvent::Preview
             })
         );
     }

@@ -5,7 +5,7 @@ use super::auth::WebhookAuth;
 use super::hook_path::{self, HookEvent};
 use super::problem::Problem;
 use super::unmatched;
-use crate::defects::CreateDefect;
+use crate::defects::{CreateDefect, Outcome};
 use crate::kpis::DefectKpis;
 use crate::testmanager::webhook::{
     int32, CreateDefectRequest, DefectPayload, KpiConnectorDefectsDto, RawCreateDefectRequest,
@@ -58,6 +58,7 @@ pub async fn hook(
         (HookEvent::CreateDefect, &Method::POST) => {
             create_defect(&request, &route, payload, &state).await
         }
+        (HookEvent::Preview, &Method::POST) => preview(&request, &route, payload, &state).await,
         (HookEvent::DefectKpis { project }, &Method::GET) => {
             Ok(defect_kpis(&route, &project, &state).await)
         }
@@ -73,12 +74,70 @@ pub async fn hook(
     }
 }
 
+async fn preview(
+    request: &HttpRequest,
+    route: &str,
+    payload: web::Payload,
+    state: &HookState,
+) -> Result<HttpResponse, Problem> {
+    let parsed = parse_request(request, payload, state).await?;
+    let preview = state.create_defect.preview(route, parsed).await?;
+    Ok(HttpResponse::Ok().json(crate::admin::preview::Preview {
+        mapping: route.to_owned(),
+        url: preview.url,
+        body: preview.body,
+        description_markdown: preview.description_markdown,
+        label: preview.label,
+    }))
+}
+
 async fn create_defect(
     request: &HttpRequest,
     route: &str,
     payload: web::Payload,
     state: &HookState,
 ) -> Result<HttpResponse, Problem> {
+    let parsed = parse_request(request, payload, state).await?;
+    let outcome = match state.create_defect.run(route, parsed).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            let problem = Problem::from(e);
+            let reason = problem
+                .kind
+                .trim_start_matches("urn:tm-defect-bridge:")
+                .to_owned();
+            crate::metrics::create_defect("failed", Some(&reason));
+            return Err(problem);
+        }
+    };
+    crate::metrics::create_defect(outcome_label(outcome.outcome), None);
+    let issue = outcome.issue;
+    let payload = DefectPayload {
+        name: issue.summary,
+        status: issue.status.unwrap_or_else(|| "Open".into()),
+        priority: issue.priority.unwrap_or_default(),
+        link: issue.browse_url,
+        link_label: issue.issue_key,
+    };
+    Ok(HttpResponse::Ok().json(payload))
+}
+
+fn outcome_label(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Created => "created",
+        Outcome::Existing => "existing",
+        Outcome::Adopted => "adopted",
+        Outcome::Commented => "commented",
+        Outcome::Reopened => "reopened",
+    }
+}
+
+/// Reads and validates a Create Defect body (also used by the preview).
+async fn parse_request(
+    request: &HttpRequest,
+    payload: web::Payload,
+    state: &HookState,
+) -> Result<CreateDefectRequest, Problem> {
     require_json(request)?;
     let body = read_limited(payload, state.body_limit).await?;
     let raw: RawCreateDefectRequest = serde_json::from_slice(&body).map_err(|e| {
@@ -89,24 +148,14 @@ async fn create_defect(
             format!("the body is not a CreateDefectFromTestCaseLogRequest: {e}"),
         )
     })?;
-    let parsed = CreateDefectRequest::parse(raw).map_err(|e| {
+    CreateDefectRequest::parse(raw).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
             "invalid-request",
             "Invalid request",
             e.to_string(),
         )
-    })?;
-    let outcome = state.create_defect.run(route, parsed).await?;
-    let issue = outcome.issue;
-    let payload = DefectPayload {
-        name: issue.summary,
-        status: issue.status.unwrap_or_else(|| "Open".into()),
-        priority: issue.priority.unwrap_or_default(),
-        link: issue.browse_url,
-        link_label: issue.issue_key,
-    };
-    Ok(HttpResponse::Ok().json(payload))
+    })
 }
 
 async fn defect_kpis(route: &str, project: &str, state: &HookState) -> HttpResponse {

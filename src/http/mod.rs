@@ -8,6 +8,9 @@ pub mod auth;
 pub mod health;
 pub mod hook_path;
 pub mod hooks;
+pub mod metrics_route;
+pub mod observe;
+pub mod openapi;
 pub mod problem;
 pub mod unmatched;
 
@@ -16,6 +19,9 @@ use actix_web::web;
 /// Registers every route on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/metrics", web::get().to(metrics_route::metrics))
+        .route("/openapi.json", web::get().to(openapi::document))
         .route("/hooks/{route}", web::route().to(hooks_at_base))
         .route("/hooks/{route}/{tail:.*}", web::route().to(hooks::hook));
 }

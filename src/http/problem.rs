@@ -14,7 +14,7 @@ use serde::Serialize;
 use std::time::Duration;
 
 /// A problem+json answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A URI naming the kind of problem (`about:blank` style tags under `urn:tm-defect-bridge:`).
     #[serde(rename = "type")]
@@ -30,6 +30,7 @@ pub struct Problem {
     pub upstream: Option<String>,
     /// Seconds to wait before retrying, when it helps.
     #[serde(skip)]
+    #[schema(ignore)]
     pub retry_after: Option<Duration>,
 }
 

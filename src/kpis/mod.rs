@@ -111,6 +111,7 @@ impl DefectKpis {
         let Some(mapping) = served_mapping(&projects, route, project) else {
             let shown: String = project.chars().take(LOGGED_ID_CHARS).collect();
             tracing::warn!(route, project = %shown, "defect KPIs asked for a project this route does not serve; answering \"not configured\"");
+            crate::metrics::kpi_request("not_configured");
             return KpiReport {
                 counts: KpiCounts::default(),
                 status: KpiStatus::NotConfigured,
@@ -118,6 +119,7 @@ impl DefectKpis {
             };
         };
         if let Some(snapshot) = self.cache.fresh(mapping.project_id).await {
+            crate::metrics::kpi_request("hit");
             return current(&snapshot);
         }
         let queries = KpiQueries::build(mapping);
@@ -132,7 +134,10 @@ impl DefectKpis {
             )
             .await;
         let last_good = match loaded {
-            Loaded::Fresh(snapshot) => return current(&snapshot),
+            Loaded::Fresh(snapshot) => {
+                crate::metrics::kpi_request("miss");
+                return current(&snapshot);
+            }
             Loaded::Failed { error, last_good } => {
                 tracing::warn!(route, project = %mapping.project_id, error = %error, stale = last_good.is_some(), "could not count defects in Jira; answering the last good counts");
                 last_good
@@ -146,6 +151,7 @@ impl DefectKpis {
                 last_good
             }
         };
+        crate::metrics::kpi_request("stale");
         KpiReport {
             counts: last_good.map(|s| s.counts).unwrap_or_default(),
             status: KpiStatus::Error,

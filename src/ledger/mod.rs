@@ -137,6 +137,8 @@ pub trait Ledger: Send + Sync + 'static {
 
     /// A cheap round trip proving the store answers.
     async fn ping(&self) -> Result<(), LedgerError>;
+    /// Number of entries in each state (`claimed`, `uncertain`, `created`), for metrics.
+    async fn count_by_state(&self) -> Result<Vec<(String, u64)>, LedgerError>;
 
     /// Closes the pool cleanly, waiting for checked-out connections to be returned.
     /// Calls made after `close` fail with [`LedgerError::Store`].

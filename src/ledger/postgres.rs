@@ -277,6 +277,17 @@ impl Ledger for PgLedger {
         rows.iter().map(decode).collect()
     }
 
+    async fn count_by_state(&self) -> Result<Vec<(String, u64)>, LedgerError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM ledger_entries GROUP BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(state, n)| (state, n.max(0) as u64))
+            .collect())
+    }
+
     async fn ping(&self) -> Result<(), LedgerError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

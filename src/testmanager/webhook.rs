@@ -12,7 +12,7 @@ use url::Url;
 use uuid::Uuid;
 
 /// `CreateDefectFromTestCaseLogRequest` as received; unknown fields are ignored.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RawCreateDefectRequest {
     /// Test execution GUID.
@@ -107,7 +107,7 @@ impl CreateDefectRequest {
 }
 
 /// The answer to Create Defect: Test Manager shows `linkLabel` linking to `link`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DefectPayload {
     /// The summary.
@@ -124,7 +124,7 @@ pub struct DefectPayload {
 
 /// `KPIConnectorDefectsDto`: the answer to the dashboard's
 /// `GET …/api/kpis/project/{projectId}/defectstatus`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KpiConnectorDefectsDto {
     /// Every defect in scope.

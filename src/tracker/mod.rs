@@ -156,6 +156,12 @@ pub trait DefectTracker: Send + Sync + 'static {
     /// for the issue (by its result label) before trying again.
     async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError>;
 
+    /// The create request `draft` would become — target URL and exact body — sending nothing.
+    async fn preview_create(
+        &self,
+        draft: &IssueDraft,
+    ) -> Result<(String, serde_json::Value), TrackerError>;
+
     /// Adds or updates (by `global_id`) a remote link on `issue_key`. Idempotent.
     async fn upsert_remote_link(
         &self,

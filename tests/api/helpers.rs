@@ -543,6 +543,17 @@ impl FakeJira {
             .collect()
     }
 
+    /// Every request except the readiness probe's `GET …/myself`.
+    pub async fn calls_except_probes(&self) -> Vec<Request> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| !r.url.path().ends_with("/myself"))
+            .collect()
+    }
+
     /// Requests that create issues.
     pub async fn creates(&self) -> Vec<Request> {
         self.received("POST", "/issue").await
@@ -654,7 +665,7 @@ pub fn settings(
             url: store_url,
             max_connections: 4,
         },
-        mappings: MappingsSettings { dir },
+        mappings: MappingsSettings { dir, watch_secs: 0 },
         defects: DefectSettings {
             claim_stale_after_secs: 120,
             wait_for_winner_secs: 10,

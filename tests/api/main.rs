@@ -9,4 +9,5 @@ mod exactly_once;
 mod helpers;
 mod jira_counts;
 mod kpis;
+mod operations;
 mod startup;

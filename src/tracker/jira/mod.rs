@@ -123,6 +123,14 @@ impl DefectTracker for JiraTracker {
         })
     }
 
+    async fn preview_create(
+        &self,
+        draft: &IssueDraft,
+    ) -> Result<(String, serde_json::Value), TrackerError> {
+        let body = self.create_body(draft).await?;
+        Ok((self.connection.api_url(&["issue"]).to_string(), body))
+    }
+
     async fn upsert_remote_link(
         &self,
         issue_key: &str,

@@ -1,0 +1,123 @@
+//! Prometheus metrics: names, labels and the recorder.
+//!
+//! Counters and histograms are recorded through the `metrics` facade from
+//! wherever the event happens (HTTP edge, use cases, adapters); `/metrics`
+//! renders them in Prometheus text format. One recorder per process: several
+//! `Application`s in one process (tests) share it.
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Requests answered, by route pattern, method and status.
+pub const HTTP_REQUESTS: &str = "bridge_http_requests_total";
+/// Request latency in seconds, by route pattern.
+pub const HTTP_DURATION: &str = "bridge_http_request_duration_seconds";
+/// Create Defect outcomes: created, existing, adopted, commented, reopened, failed (with reason).
+pub const CREATE_DEFECT: &str = "bridge_create_defect_total";
+/// Calls to Jira and Test Manager, by system, endpoint and status.
+pub const UPSTREAM_CALLS: &str = "bridge_upstream_calls_total";
+/// Upstream call latency in seconds, by system and endpoint.
+pub const UPSTREAM_DURATION: &str = "bridge_upstream_call_duration_seconds";
+/// Retries of upstream calls, by system and reason.
+pub const UPSTREAM_RETRIES: &str = "bridge_upstream_retries_total";
+/// Seconds spent waiting because an upstream rate limited, by system.
+pub const RATE_LIMIT_WAIT: &str = "bridge_rate_limit_wait_seconds_total";
+/// KPI answers by cache result: hit, miss, stale, not_configured.
+pub const KPI_REQUESTS: &str = "bridge_kpi_requests_total";
+/// Ledger entries by state, read from the ledger at scrape time.
+pub const LEDGER_ENTRIES: &str = "bridge_ledger_entries";
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder (once) and returns its handle.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .map(|b| b.build_recorder())
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            // Another recorder may already be installed (an embedding program); ours then stays local.
+            let _ = metrics::set_global_recorder(recorder);
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    metrics::describe_counter!(
+        HTTP_REQUESTS,
+        "Requests answered, by route pattern, method and status."
+    );
+    metrics::describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "Request latency by route pattern."
+    );
+    metrics::describe_counter!(CREATE_DEFECT, "Create Defect outcomes.");
+    metrics::describe_counter!(
+        UPSTREAM_CALLS,
+        "Calls to Jira and Test Manager by system, endpoint and status."
+    );
+    metrics::describe_histogram!(
+        UPSTREAM_DURATION,
+        metrics::Unit::Seconds,
+        "Upstream call latency."
+    );
+    metrics::describe_counter!(UPSTREAM_RETRIES, "Retries of upstream calls.");
+    metrics::describe_counter!(
+        RATE_LIMIT_WAIT,
+        metrics::Unit::Seconds,
+        "Time waited for upstream rate limits."
+    );
+    metrics::describe_counter!(KPI_REQUESTS, "KPI answers by cache result.");
+    metrics::describe_gauge!(LEDGER_ENTRIES, "Ledger entries by state.");
+}
+
+/// Records one answered request.
+pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
+    metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "method" => method.to_owned(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()).record(elapsed.as_secs_f64());
+}
+
+/// Records a Create Defect outcome; `reason` is set for failures.
+pub fn create_defect(outcome: &'static str, reason: Option<&str>) {
+    metrics::counter!(CREATE_DEFECT, "outcome" => outcome, "reason" => reason.unwrap_or("").to_owned()).increment(1);
+}
+
+/// Records one upstream call attempt.
+pub fn upstream_call(
+    system: &'static str,
+    endpoint: &'static str,
+    status: &str,
+    elapsed: Duration,
+) {
+    metrics::counter!(UPSTREAM_CALLS, "system" => system, "endpoint" => endpoint, "status" => status.to_owned()).increment(1);
+    metrics::histogram!(UPSTREAM_DURATION, "system" => system, "endpoint" => endpoint)
+        .record(elapsed.as_secs_f64());
+}
+
+/// Records a retry of an upstream call, and the wait before it when rate limited.
+pub fn upstream_retry(system: &'static str, reason: &'static str, wait: Duration) {
+    metrics::counter!(UPSTREAM_RETRIES, "system" => system, "reason" => reason).increment(1);
+    if reason == "rate_limited" {
+        metrics::counter!(RATE_LIMIT_WAIT, "system" => system).increment(wait.as_secs());
+    }
+}
+
+/// Records how a KPI request was answered.
+pub fn kpi_request(result: &'static str) {
+    metrics::counter!(KPI_REQUESTS, "result" => result).increment(1);
+}
+
+/// Sets the ledger gauge for `state`.
+pub fn ledger_entries(state: &str, count: u64) {
+    metrics::gauge!(LEDGER_ENTRIES, "state" => state.to_owned()).set(count as f64);
+}

@@ -1,0 +1,123 @@
+//! Reloading the mapping files while the service runs (SIGHUP, or a change
+//! seen by the optional watcher).
+//!
+//! A reload loads and checks the whole directory — syntax, templates, routes
+//! with secrets, and Jira's metadata when `jira.verify_on_start` is on — and
+//! only a set that passes replaces the running one, atomically. Anything
+//! wrong keeps the old set running and is logged.
+
+use crate::mapping::{Projects, ProjectsHandle};
+use crate::startup::{verify_mappings, StartupError};
+use crate::tracker::DefectTracker;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// What a reload needs.
+pub struct Reloader {
+    /// The mappings directory.
+    pub dir: PathBuf,
+    /// The running set.
+    pub projects: ProjectsHandle,
+    /// Jira, to verify the new set against.
+    pub tracker: Arc<dyn DefectTracker>,
+    /// Whether to verify against Jira.
+    pub verify: bool,
+    /// Whether a route may serve requests (has a secret, or unauthenticated calls are allowed).
+    pub route_allowed: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+}
+
+impl Reloader {
+    /// Loads, checks and swaps in the mapping set; returns the number of
+    /// mappings now in force, or every problem (the old set stays).
+    pub async fn reload(&self) -> Result<usize, Vec<String>> {
+        let projects = Projects::load_dir(&self.dir)
+            .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let refused: Vec<String> = projects
+            .all()
+            .iter()
+            .filter(|m| !(self.route_allowed)(&m.route))
+            .map(|m| {
+                format!(
+                    "{}: route `{}` has no webhook secret (BRIDGE_AUTH__SECRETS__{} must be set when the service starts)",
+                    m.source.display(),
+                    m.route,
+                    m.route.to_uppercase().replace('-', "_")
+                )
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(refused);
+        }
+        if self.verify {
+            match verify_mappings(self.tracker.as_ref(), &projects).await {
+                Ok(()) => {}
+                Err(StartupError::Mappings(problems)) => {
+                    return Err(problems.iter().map(ToString::to_string).collect())
+                }
+                Err(e) => return Err(vec![e.to_string()]),
+            }
+        }
+        let count = projects.len();
+        self.projects.replace(projects);
+        Ok(count)
+    }
+
+    /// Reloads and logs the outcome.
+    pub async fn reload_and_log(&self, why: &str) {
+        match self.reload().await {
+            Ok(count) => tracing::info!(why, mappings = count, "mapping files reloaded"),
+            Err(problems) => {
+                for problem in &problems {
+                    tracing::error!(why, problem = %problem, "mapping reload refused; the previous mappings stay in force");
+                }
+            }
+        }
+    }
+}
+
+/// Reloads on every SIGHUP until aborted.
+#[cfg(unix)]
+pub fn spawn_on_sighup(reloader: Arc<Reloader>) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+    Ok(tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            reloader.reload_and_log("SIGHUP").await;
+        }
+    }))
+}
+
+/// Reloads whenever the directory's files change (checked every `every`), until aborted.
+///
+/// Polls modification times rather than using OS file events: it works the
+/// same on every platform and on Kubernetes ConfigMap volumes (symlink swaps).
+pub fn spawn_watcher(reloader: Arc<Reloader>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seen = fingerprint(&reloader.dir);
+        let mut ticks = tokio::time::interval(every);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let now = fingerprint(&reloader.dir);
+            if now != seen {
+                seen = now;
+                reloader.reload_and_log("mapping files changed").await;
+            }
+        }
+    })
+}
+
+fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.path();
+            let meta = std::fs::metadata(&path).ok()?;
+            Some((path, meta.modified().ok(), meta.len()))
+        })
+        .collect();
+    files.sort();
+    files
+}

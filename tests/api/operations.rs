@@ -1,0 +1,356 @@
+//! Running it like a product: metrics, request ids, readiness, the OpenAPI
+//! document, the HTTP preview, and mapping reload.
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::time::Duration;
+use tm_defect_bridge::config::JiraFlavour;
+
+async fn metrics_text(app: &TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// The value of the sample whose line starts with `prefix` (name and labels), or 0.
+fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && labels.iter().all(|label| l.contains(label)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test]
+async fn metrics_are_present_and_move_after_requests() {
+    let app = spawn_app(JiraFlavour::Cloud).await;
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    let before = metrics_text(&app).await;
+    assert_eq!(
+        sample(
+            &before,
+            "bridge_create_defect_total",
+            &["outcome=\"created\""]
+        ),
+        0.0
+    );
+
+    assert_eq!(app.create_defect(&seeded.body()).await.status(), 200);
+    assert_eq!(app.create_defect(&seeded.body()).await.status(), 200);
+    let refused = app
+        .client
+        .post(format!("{}/hooks/shop/wrong", app.address))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let after = metrics_text(&app).await;
+    assert_eq!(
+        sample(
+            &after,
+            "bridge_create_defect_total",
+            &["outcome=\"created\""]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "bridge_create_defect_total",
+            &["outcome=\"existing\""]
+        ),
+        1.0
+    );
+    assert!(
+        sample(
+            &after,
+            "bridge_http_requests_total",
+            &["route=\"/hooks/{route}/{tail:.*}\"", "status=\"200\""]
+        ) >= 2.0,
+        "{after}"
+    );
+    assert!(sample(&after, "bridge_http_requests_total", &["status=\"401\""]) >= 1.0);
+    assert!(
+        after.contains("bridge_http_request_duration_seconds_bucket"),
+        "latency histogram"
+    );
+    assert_eq!(
+        sample(&after, "bridge_ledger_entries", &["state=\"created\""]),
+        1.0
+    );
+    assert!(
+        !after.contains(SECRET),
+        "the path secret never becomes a label"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id() {
+    let app = spawn_app(JiraFlavour::Cloud).await;
+    let mut ids = std::collections::HashSet::new();
+    for path in ["/healthz", "/nowhere", "/hooks/shop/wrong"] {
+        let response = app
+            .client
+            .get(format!("{}{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        let id = response
+            .headers()
+            .get("x-request-id")
+            .expect("x-request-id header")
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(!id.is_empty());
+        ids.insert(id);
+    }
+    assert_eq!(ids.len(), 3, "one id per request");
+}
+
+#[tokio::test]
+async fn readiness_reflects_the_background_probes() {
+    let app = spawn_app(JiraFlavour::Cloud).await;
+    // The first probe runs at start-up; give it a moment.
+    let mut body = Value::Null;
+    for _ in 0..50 {
+        let response = app
+            .client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        body = response.json().await.unwrap();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(body["status"], "ready", "{body}");
+    for dependency in ["ledger", "jira", "testmanager"] {
+        assert_eq!(body["dependencies"][dependency]["ready"], true, "{body}");
+    }
+    let probes = app.jira.received("GET", "/rest/api/3/myself").await.len();
+    for _ in 0..20 {
+        app.client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        app.jira.received("GET", "/rest/api/3/myself").await.len(),
+        probes,
+        "readyz does not call Jira"
+    );
+}
+
+#[tokio::test]
+async fn readiness_fails_when_jira_refuses() {
+    let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
+    let tm = FakeTestManager::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.toml"), MAPPING).unwrap();
+    let mut settings = settings(
+        &jira,
+        &tm,
+        dir.path().to_path_buf(),
+        JiraFlavour::Cloud,
+        sqlite_store(&dir),
+    );
+    settings.jira.token = Some(secrecy::SecretString::from("not-the-token"));
+    let address = start_bridge(settings).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let response = reqwest::get(format!("{address}/readyz")).await.unwrap();
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["dependencies"]["jira"]["ready"], false, "{body}");
+    assert_eq!(body["dependencies"]["ledger"]["ready"], true, "{body}");
+    assert!(
+        body["dependencies"]["jira"]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("401"),
+        "{body}"
+    );
+    assert!(!body.to_string().contains("not-the-token"));
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_routes_and_errors() {
+    let app = spawn_app(JiraFlavour::Cloud).await;
+    let doc: Value = app
+        .client
+        .get(format!("{}/openapi.json", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/hooks/{route}/{secret}",
+        "/hooks/{route}/{secret}/api/kpis/project/{projectId}/defectstatus",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    let create = &doc["paths"]["/hooks/{route}/{secret}"]["post"];
+    assert!(
+        create["responses"]["422"]["content"]["application/problem+json"].is_object(),
+        "{create}"
+    );
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "RawCreateDefectRequest",
+        "DefectPayload",
+        "KpiConnectorDefectsDto",
+        "Problem",
+    ] {
+        assert!(schemas[name].is_object(), "{name} missing");
+    }
+    assert!(schemas["KpiConnectorDefectsDto"]["properties"]["criticalDefectsLink"].is_object());
+}
+
+#[tokio::test]
+async fn the_http_preview_needs_the_secret_and_creates_nothing() {
+    let app = spawn_app(JiraFlavour::DataCenter).await;
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    let refused = app
+        .client
+        .post(format!("{}/hooks/shop/preview", app.address))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let response = app
+        .client
+        .post(format!("{}/hooks/shop/{SECRET}/preview", app.address))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let preview: Value = response.json().await.unwrap();
+    assert!(
+        preview["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/rest/api/2/issue"),
+        "{preview}"
+    );
+    assert_eq!(preview["body"]["fields"]["project"]["key"], "SHOP");
+    assert!(preview["description_markdown"]
+        .as_str()
+        .unwrap()
+        .contains("Card declined"));
+    assert!(app.jira.creates().await.is_empty());
+    assert!(app.jira.received("POST", "/remotelink").await.is_empty());
+}
+
+#[tokio::test]
+async fn sighup_reloads_a_valid_mapping_and_keeps_the_old_one_on_errors() {
+    let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
+    let tm = FakeTestManager::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shop.toml");
+    std::fs::write(&file, MAPPING).unwrap();
+    let address = start_bridge(settings(
+        &jira,
+        &tm,
+        dir.path().to_path_buf(),
+        JiraFlavour::Cloud,
+        sqlite_store(&dir),
+    ))
+    .await;
+    let client = reqwest::Client::new();
+    let create = |seeded: SeededResult| {
+        let client = client.clone();
+        let url = format!("{address}/hooks/shop/{SECRET}");
+        async move {
+            client
+                .post(url)
+                .json(&seeded.body())
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let hangup = || {
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &std::process::id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+
+    // A broken file: the old mapping stays in force.
+    std::fs::write(&file, MAPPING.replace("[jira]", "[jira]\nnot_a_key = 1")).unwrap();
+    hangup();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let first = SeededResult::new(None);
+    tm.seed(&first, "Failed").await;
+    let answer = create(first).await;
+    assert!(
+        answer["name"].as_str().unwrap().starts_with("[SHOP:42]"),
+        "{answer}"
+    );
+
+    // A valid change replaces it.
+    std::fs::write(
+        &file,
+        MAPPING.replace(
+            "summary = \"[{{ test_case.key }}]",
+            "summary = \"RELOADED [{{ test_case.key }}]",
+        ),
+    )
+    .unwrap();
+    hangup();
+    let second = SeededResult::new(None);
+    tm.seed(&second, "Failed").await;
+    let mut reloaded = false;
+    for _ in 0..30 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Preview shows the mapping in force without creating anything.
+        let preview: Value = client
+            .post(format!("{address}/hooks/shop/{SECRET}/preview"))
+            .json(&second.body())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if preview["body"]["fields"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("RELOADED"))
+        {
+            reloaded = true;
+            break;
+        }
+    }
+    assert!(reloaded, "the valid mapping was swapped in");
+    let answer = create(second).await;
+    assert!(
+        answer["name"].as_str().unwrap().starts_with("RELOADED"),
+        "{answer}"
+    );
+}
