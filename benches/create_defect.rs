@@ -791,6 +791,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
         },
         mappings: MappingsSettings { dir: mappings },
         defects: DefectSettings::default(),
+        outbound: Default::default(),
     };
     let app = Application::build(settings)
         .await

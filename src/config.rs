@@ -83,6 +83,9 @@ pub struct Settings {
     /// Defect KPIs for the Test Manager dashboard.
     #[serde(default)]
     pub kpis: KpiSettings,
+    /// Retries and concurrency of the calls to Jira and Test Manager.
+    #[serde(default)]
+    pub outbound: OutboundSettings,
 }
 
 /// Settings of the inbound HTTP server.
@@ -97,6 +100,15 @@ pub struct ServerSettings {
     pub client_request_timeout_ms: u64,
     /// Worker threads; defaults to the number of CPUs.
     pub workers: Option<usize>,
+    /// Create Defect requests handled at once; more are answered 503 with
+    /// `Retry-After` instead of queueing.
+    pub max_concurrent_creates: usize,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds.
+    pub shutdown_timeout_secs: u64,
+    /// Time a client has to close the connection after the answer, in milliseconds.
+    pub client_disconnect_timeout_ms: u64,
+    /// How long an idle keep-alive connection is kept open, in seconds (0 turns keep-alive off).
+    pub keep_alive_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -106,6 +118,47 @@ impl Default for ServerSettings {
             body_limit_bytes: 64 * 1024,
             client_request_timeout_ms: 5_000,
             workers: None,
+            max_concurrent_creates: 32,
+            shutdown_timeout_secs: 30,
+            client_disconnect_timeout_ms: 5_000,
+            keep_alive_secs: 5,
+        }
+    }
+}
+
+/// Retries and concurrency of the calls the bridge makes to Jira and Test Manager.
+///
+/// 429 is retried for any call (it was refused before processing); reads and
+/// other idempotent calls are also retried on 5xx, timeouts and dropped
+/// connections. Creates (issue, comment) are retried only on 429 and when the
+/// connection could not be opened: a create that may have happened is never
+/// repeated blindly.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundSettings {
+    /// Attempts per call in all, the first included (5 = up to 4 retries; 1 = never retry).
+    pub max_attempts: u32,
+    /// Backoff before the first retry, in milliseconds; doubles per retry, times a jitter of 0.7–1.3.
+    pub base_delay_ms: u64,
+    /// Largest backoff, in milliseconds (a longer `Retry-After` is still honoured within the budget).
+    pub max_delay_ms: u64,
+    /// No retry starts later than this after the first attempt, in milliseconds.
+    pub total_budget_ms: u64,
+    /// Calls to Jira in flight at once.
+    pub max_concurrent_jira: usize,
+    /// Calls to Test Manager in flight at once.
+    pub max_concurrent_testmanager: usize,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay_ms: 500,
+            max_delay_ms: 10_000,
+            total_budget_ms: 20_000,
+            max_concurrent_jira: 16,
+            max_concurrent_testmanager: 16,
         }
     }
 }
@@ -458,7 +511,9 @@ impl Settings {
 /// Whether `key` (an environment variable name without `BRIDGE_`) holds a secret.
 fn is_secret_variable(key: &str) -> bool {
     let upper = key.to_uppercase();
-    upper == "JIRA__TOKEN" || upper == "TESTMANAGER__CLIENT_SECRET" || upper.starts_with("AUTH__SECRETS__")
+    upper == "JIRA__TOKEN"
+        || upper == "TESTMANAGER__CLIENT_SECRET"
+        || upper.starts_with("AUTH__SECRETS__")
 }
 
 fn read_secret(key: &str, path: &Path) -> Result<SecretString, ConfigError> {
@@ -586,6 +641,7 @@ client_id = "abc"
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type, not ours
     fn numeric_secrets_and_bridge_config_from_the_environment() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bridge.toml", MINIMAL)?;
@@ -595,8 +651,19 @@ client_id = "abc"
             jail.set_env("BRIDGE_CONFIG", "bridge.toml");
             jail.set_env("BRIDGE_SERVER__LISTEN", "0.0.0.0:9090");
             let settings = Settings::load(Path::new("bridge.toml")).map_err(|e| e.to_string())?;
-            assert_eq!(settings.jira.token.as_ref().unwrap().expose_secret(), "12345");
-            assert_eq!(settings.testmanager.client_secret.as_ref().unwrap().expose_secret(), "true");
+            assert_eq!(
+                settings.jira.token.as_ref().unwrap().expose_secret(),
+                "12345"
+            );
+            assert_eq!(
+                settings
+                    .testmanager
+                    .client_secret
+                    .as_ref()
+                    .unwrap()
+                    .expose_secret(),
+                "true"
+            );
             assert_eq!(settings.auth.secrets["shop"].expose_secret(), "0042");
             assert_eq!(settings.server.listen, "0.0.0.0:9090");
             Ok(())

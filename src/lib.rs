@@ -24,7 +24,8 @@
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
 //! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
-//! - [`telemetry`] — logging.
+//! - [`outbound`] — the retry schedule and concurrency caps shared by the Jira and Test Manager adapters.
+//! - [`telemetry`] — logging, with webhook secrets redacted from request paths.
 //!
 
 pub mod adapters;
@@ -35,6 +36,7 @@ pub mod http;
 pub mod kpis;
 pub mod ledger;
 pub mod mapping;
+pub mod outbound;
 pub mod result_key;
 pub mod startup;
 pub mod telemetry;

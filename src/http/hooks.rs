@@ -14,6 +14,7 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// What the hook handlers need.
 pub struct HookState {
@@ -25,6 +26,9 @@ pub struct HookState {
     pub auth: WebhookAuth,
     /// Largest accepted body.
     pub body_limit: usize,
+    /// Create Defects in flight (`server.max_concurrent_creates`); when none is
+    /// free the request is answered 503 at once rather than queued.
+    pub creates: Arc<Semaphore>,
 }
 
 /// `ANY /hooks/{route}/{tail:.*}`.
@@ -80,6 +84,16 @@ async fn create_defect(
     state: &HookState,
 ) -> Result<HttpResponse, Problem> {
     require_json(request)?;
+    let Ok(_in_flight) = Arc::clone(&state.creates).try_acquire_owned() else {
+        tracing::warn!(route, "refused a Create Defect: too many in flight");
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "Too many Create Defect requests in flight",
+            "the bridge is handling as many Create Defect requests as server.max_concurrent_creates allows; retry shortly",
+        )
+        .retry_after(std::time::Duration::from_secs(2)));
+    };
     let body = read_limited(payload, state.body_limit).await?;
     let raw: RawCreateDefectRequest = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(

@@ -9,6 +9,7 @@ pub mod health;
 pub mod hook_path;
 pub mod hooks;
 pub mod problem;
+pub mod request_span;
 pub mod unmatched;
 
 use actix_web::web;

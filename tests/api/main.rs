@@ -6,6 +6,7 @@ mod cli;
 mod create_defect;
 mod deploy;
 mod exactly_once;
+mod faults;
 mod helpers;
 mod jira_counts;
 mod kpis;
