@@ -387,3 +387,36 @@ async fn a_token_that_expires_mid_flow_is_renewed_once() {
     assert_eq!(tm_requests(&app, "GET", "/testexecutions/").await, 2);
     assert_eq!(app.jira.issues().len(), 1);
 }
+
+#[tokio::test]
+async fn creates_beyond_the_bound_are_503_with_retry_after() {
+    let app = spawn_app_tweaked(AppOptions::default(), None, |settings, _| {
+        settings.server.max_concurrent_creates = 1;
+    })
+    .await;
+    let (first, second) = (SeededResult::new(None), SeededResult::new(None));
+    app.tm.seed(&first, "Failed").await;
+    app.tm.seed(&second, "Failed").await;
+    app.jira.behave(|b| {
+        b.slow_creates = 1;
+        b.slow_create_delay = Duration::from_secs(1);
+    });
+    let first_body = first.body();
+    let slow = app.create_defect(&first_body);
+    let refused = async {
+        // Once the first has reached Jira, it holds the only slot.
+        while app.jira.creates().await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        app.create_defect(&second.body()).await
+    };
+    let (slow, refused) = tokio::join!(slow, refused);
+    assert_eq!(slow.status(), 200);
+    assert_eq!(refused.headers().get("retry-after").unwrap(), "2");
+    let p = problem(refused, 503).await;
+    assert_eq!(p["type"], "urn:tm-defect-bridge:overloaded");
+    assert_eq!(app.jira.creates().await.len(), 1);
+    // The slot is free again.
+    let response = app.create_defect(&second.body()).await;
+    assert_eq!(response.status(), 200);
+}

@@ -622,6 +622,9 @@ pub fn settings(
         server: ServerSettings {
             listen: "127.0.0.1:0".into(),
             workers: Some(2),
+            // Above the 50 concurrent identical requests of the exactly-once tests;
+            // faults::creates_beyond_the_bound_are_503 tests the bound itself.
+            max_concurrent_creates: 64,
             ..Default::default()
         },
         auth: AuthSettings {

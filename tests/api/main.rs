@@ -10,4 +10,5 @@ mod faults;
 mod helpers;
 mod jira_counts;
 mod kpis;
+mod process;
 mod startup;
