@@ -794,6 +794,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
             watch_secs: 0,
         },
         defects: DefectSettings::default(),
+        outbound: Default::default(),
     };
     let app = Application::build(settings)
         .await

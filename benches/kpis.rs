@@ -105,6 +105,7 @@ fn settings(jira: &MockServer, mappings: std::path::PathBuf, store: String) -> S
             ttl_secs: 3_600,
             ..Default::default()
         },
+        outbound: Default::default(),
     }
 }
 

@@ -2,9 +2,11 @@
 //!
 //! Shared by `serve`, `check` and `preview`, so every command talks to the
 //! upstreams with the same outbound HTTP policy: separate connect and total
-//! timeouts, and no redirects (a redirect could carry credentials elsewhere).
+//! timeouts, no redirects (a redirect could carry credentials elsewhere), and
+//! the `[outbound]` retry schedule and concurrency caps ([`crate::outbound`]).
 
 use crate::config::{ConfigError, JiraFlavour, Settings};
+use crate::outbound::Upstream;
 use crate::testmanager::{default_token_url, TestManagerClient, TestManagerConnection};
 use crate::tracker::jira::{JiraConnection, JiraTracker};
 use crate::tracker::TrackerError;
@@ -58,13 +60,16 @@ pub fn build(settings: &Settings) -> Result<Adapters, AdapterError> {
         jira.email.clone(),
         token,
     );
-    let tracker = Arc::new(JiraTracker::new(
-        connection,
-        outbound_client(jira.connect_timeout_ms, jira.timeout_ms)?,
-        Duration::from_secs(jira.field_cache_secs),
-    )?);
+    let tracker = Arc::new(
+        JiraTracker::new(
+            connection,
+            outbound_client(jira.connect_timeout_ms, jira.timeout_ms)?,
+            Duration::from_secs(jira.field_cache_secs),
+        )?
+        .with_outbound(Upstream::jira(&settings.outbound)),
+    );
     let tm = &settings.testmanager;
-    let testmanager = Arc::new(TestManagerClient::new(
+    let testmanager = Arc::new(TestManagerClient::with_outbound(
         outbound_client(tm.connect_timeout_ms, tm.timeout_ms)?,
         TestManagerConnection {
             token_url: tm
@@ -76,6 +81,7 @@ pub fn build(settings: &Settings) -> Result<Adapters, AdapterError> {
             client_secret,
             scope: tm.scope.clone(),
         },
+        Upstream::testmanager(&settings.outbound),
     ));
     Ok(Adapters {
         tracker,

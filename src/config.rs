@@ -83,6 +83,9 @@ pub struct Settings {
     /// Defect KPIs for the Test Manager dashboard.
     #[serde(default)]
     pub kpis: KpiSettings,
+    /// Retries and concurrency of the calls to Jira and Test Manager.
+    #[serde(default)]
+    pub outbound: OutboundSettings,
 }
 
 /// Settings of the inbound HTTP server.
@@ -99,6 +102,15 @@ pub struct ServerSettings {
     pub workers: Option<usize>,
     /// How often the ledger, Jira and Test Manager are probed for `/readyz`, in seconds.
     pub probe_interval_secs: u64,
+    /// Create Defect requests handled at once; more are answered 503 with
+    /// `Retry-After` instead of queueing.
+    pub max_concurrent_creates: usize,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds.
+    pub shutdown_timeout_secs: u64,
+    /// Time a client has to close the connection after the answer, in milliseconds.
+    pub client_disconnect_timeout_ms: u64,
+    /// How long an idle keep-alive connection is kept open, in seconds (0 turns keep-alive off).
+    pub keep_alive_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -109,6 +121,47 @@ impl Default for ServerSettings {
             client_request_timeout_ms: 5_000,
             workers: None,
             probe_interval_secs: 15,
+            max_concurrent_creates: 32,
+            shutdown_timeout_secs: 30,
+            client_disconnect_timeout_ms: 5_000,
+            keep_alive_secs: 5,
+        }
+    }
+}
+
+/// Retries and concurrency of the calls the bridge makes to Jira and Test Manager.
+///
+/// 429 is retried for any call (it was refused before processing); reads and
+/// other idempotent calls are also retried on 5xx, timeouts and dropped
+/// connections. Creates (issue, comment) are retried only on 429 and when the
+/// connection could not be opened: a create that may have happened is never
+/// repeated blindly.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboundSettings {
+    /// Attempts per call in all, the first included (5 = up to 4 retries; 1 = never retry).
+    pub max_attempts: u32,
+    /// Backoff before the first retry, in milliseconds; doubles per retry, times a jitter of 0.7–1.3.
+    pub base_delay_ms: u64,
+    /// Largest backoff, in milliseconds (a longer `Retry-After` is still honoured within the budget).
+    pub max_delay_ms: u64,
+    /// No retry starts later than this after the first attempt, in milliseconds.
+    pub total_budget_ms: u64,
+    /// Calls to Jira in flight at once.
+    pub max_concurrent_jira: usize,
+    /// Calls to Test Manager in flight at once.
+    pub max_concurrent_testmanager: usize,
+}
+
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            base_delay_ms: 500,
+            max_delay_ms: 10_000,
+            total_budget_ms: 20_000,
+            max_concurrent_jira: 16,
+            max_concurrent_testmanager: 16,
         }
     }
 }

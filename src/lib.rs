@@ -24,10 +24,11 @@
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
 //! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
+//! - [`outbound`] — the retry schedule and concurrency caps shared by the Jira and Test Manager adapters.
 //! - [`metrics`] — Prometheus metric names and the recorder.
 //! - [`readiness`] — background probes behind `/readyz`.
 //! - [`reload`] — mapping reload on SIGHUP or change.
-//! - [`telemetry`] — logging.
+//! - [`telemetry`] — logging, with webhook secrets redacted from request paths.
 //!
 
 pub mod adapters;
@@ -39,6 +40,7 @@ pub mod kpis;
 pub mod ledger;
 pub mod mapping;
 pub mod metrics;
+pub mod outbound;
 pub mod readiness;
 pub mod reload;
 pub mod result_key;

@@ -38,7 +38,7 @@ pub enum StartupError {
         route: String,
     },
     /// A claim could be taken over while its create call is still running.
-    #[error("defects.claim_stale_after_secs must be longer than jira.timeout_ms, or a slow create could be taken over and duplicated")]
+    #[error("defects.claim_stale_after_secs must be longer than jira.timeout_ms plus outbound.total_budget_ms, or a slow create could be taken over and duplicated")]
     StaleBeforeTimeout,
     /// The outbound adapters could not be built.
     #[error(transparent)]
@@ -97,7 +97,10 @@ impl Application {
         }
 
         let jira = &settings.jira;
-        if settings.defects.claim_stale_after() <= Duration::from_millis(jira.timeout_ms) {
+        // A create may be retried (429) within the outbound budget, each attempt up to the timeout.
+        let longest_create = Duration::from_millis(jira.timeout_ms)
+            + Duration::from_millis(settings.outbound.total_budget_ms);
+        if settings.defects.claim_stale_after() <= longest_create {
             return Err(StartupError::StaleBeforeTimeout);
         }
         let adapters = crate::adapters::build(&settings)?;
@@ -168,6 +171,9 @@ impl Application {
             kpis,
             auth,
             body_limit: settings.server.body_limit_bytes,
+            creates: Arc::new(tokio::sync::Semaphore::new(
+                settings.server.max_concurrent_creates.max(1),
+            )),
         });
 
         let listener =
@@ -179,7 +185,9 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(crate::http::observe::record))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<
+                    crate::http::request_span::RedactedRootSpan,
+                >::new())
                 .app_data(hooks.clone())
                 .app_data(ready.clone())
                 .app_data(metrics_state.clone())
@@ -189,7 +197,14 @@ impl Application {
         .client_request_timeout(Duration::from_millis(
             settings.server.client_request_timeout_ms,
         ))
-        .shutdown_timeout(30);
+        .client_disconnect_timeout(Duration::from_millis(
+            settings.server.client_disconnect_timeout_ms,
+        ))
+        .keep_alive(match settings.server.keep_alive_secs {
+            0 => actix_web::http::KeepAlive::Disabled,
+            secs => actix_web::http::KeepAlive::Timeout(Duration::from_secs(secs)),
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_secs);
         if let Some(workers) = settings.server.workers {
             server = server.workers(workers);
         }
@@ -221,12 +236,14 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM, then lets in-flight requests finish and closes the ledger.
+    /// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight
+    /// requests finish (within `server.shutdown_timeout_secs`) and closes the ledger.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         for task in &self.background {
             task.abort();
         }
+        tracing::info!("server stopped; closing the ledger");
         self.ledger.close().await;
         result
     }

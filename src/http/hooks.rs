@@ -14,6 +14,7 @@ use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// What the hook handlers need.
 pub struct HookState {
@@ -25,6 +26,9 @@ pub struct HookState {
     pub auth: WebhookAuth,
     /// Largest accepted body.
     pub body_limit: usize,
+    /// Create Defects in flight (`server.max_concurrent_creates`); when none is
+    /// free the request is answered 503 at once rather than queued.
+    pub creates: Arc<Semaphore>,
 }
 
 /// `ANY /hooks/{route}/{tail:.*}`.
@@ -91,12 +95,28 @@ async fn preview(
     }))
 }
 
+/// How long a Create Defect waits for a free slot before it is refused.
+const CREATE_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn create_defect(
     request: &HttpRequest,
     route: &str,
     payload: web::Payload,
     state: &HookState,
 ) -> Result<HttpResponse, Problem> {
+    // Bounded work: a request waits briefly for a slot, then is refused, never queued without bound.
+    let slot =
+        tokio::time::timeout(CREATE_SLOT_WAIT, Arc::clone(&state.creates).acquire_owned()).await;
+    let Ok(Ok(_in_flight)) = slot else {
+        tracing::warn!(route, "refused a Create Defect: too many in flight");
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "Too many Create Defect requests in flight",
+            "the bridge is handling as many Create Defect requests as server.max_concurrent_creates allows; retry shortly",
+        )
+        .retry_after(std::time::Duration::from_secs(2)));
+    };
     let parsed = parse_request(request, payload, state).await?;
     let outcome = match state.create_defect.run(route, parsed).await {
         Ok(outcome) => outcome,

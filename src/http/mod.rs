@@ -12,6 +12,7 @@ pub mod metrics_route;
 pub mod observe;
 pub mod openapi;
 pub mod problem;
+pub mod request_span;
 pub mod unmatched;
 
 use actix_web::web;

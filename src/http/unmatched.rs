@@ -24,7 +24,7 @@ pub async fn default_service(request: HttpRequest) -> HttpResponse {
 }
 
 /// Hides the segment after `/hooks/{route}/` when it could be a path secret.
-fn redact(path: &str) -> String {
+pub(crate) fn redact(path: &str) -> String {
     let mut segments: Vec<&str> = path.split('/').collect();
     if segments.get(1) == Some(&"hooks") && segments.len() > 3 {
         let candidate = segments[3];

@@ -22,6 +22,7 @@ use super::model::{
 };
 use super::token::TokenCache;
 use super::TestManager;
+use crate::outbound::{Hints, Upstream};
 use crate::result_key::ResultKey;
 
 /// Items asked for per page when listing an execution's logs.
@@ -82,6 +83,7 @@ pub struct TestManagerClient {
     http: reqwest::Client,
     connection: Arc<TestManagerConnection>,
     tokens: TokenCache,
+    outbound: Arc<Upstream>,
 }
 
 impl fmt::Debug for TestManagerClient {
@@ -97,12 +99,32 @@ impl fmt::Debug for TestManagerClient {
 impl TestManagerClient {
     /// A client for `connection` that sends every request (token included)
     /// through `http`. Makes no request until first used.
+    /// Each call is tried once; see [`Self::with_outbound`].
     pub fn new(http: reqwest::Client, connection: TestManagerConnection) -> Self {
-        let connection = Arc::new(connection);
-        Self {
-            tokens: TokenCache::new(http.clone(), Arc::clone(&connection)),
+        Self::with_outbound(
             http,
             connection,
+            Arc::new(Upstream::unretried("Test Manager")),
+        )
+    }
+
+    /// Like [`Self::new`], with every call (the token's included) retried and
+    /// capped by `outbound`.
+    pub fn with_outbound(
+        http: reqwest::Client,
+        connection: TestManagerConnection,
+        outbound: Arc<Upstream>,
+    ) -> Self {
+        let connection = Arc::new(connection);
+        Self {
+            tokens: TokenCache::with_outbound(
+                http.clone(),
+                Arc::clone(&connection),
+                Arc::clone(&outbound),
+            ),
+            http,
+            connection,
+            outbound,
         }
     }
 
@@ -121,7 +143,8 @@ impl TestManagerClient {
 
     /// GETs `url` with the bearer token; renews the token and retries once on
     /// a 401. `Ok(None)` on 404 so each caller decides what absence means;
-    /// other non-2xx statuses become errors.
+    /// other non-2xx statuses become errors. 429, 5xx, timeouts and dropped
+    /// connections are retried under the outbound policy (GETs are safe to repeat).
     async fn get(
         &self,
         call: Call,
@@ -129,18 +152,24 @@ impl TestManagerClient {
         accept: &'static str,
     ) -> Result<Option<Vec<u8>>, TestManagerError> {
         let mut renewed = false;
+        let mut attempts = self.outbound.start();
         loop {
             let token = self.tokens.token().await?;
             tracing::debug!(call = call.name, path = url.path(), "calling Test Manager");
-            let response = self
-                .http
-                .get(url.clone())
-                .bearer_auth(token.expose())
-                .header(ACCEPT, accept)
-                .send()
-                .await
-                .map_err(|e| TestManagerError::transport(call.name, e))?;
-            let status = response.status();
+            attempts.begin();
+            let answer = {
+                let _permit = self.outbound.permit().await;
+                self.attempt(call, &url, accept, &token).await
+            };
+            let (status, body) = match answer {
+                Ok(answer) => answer,
+                Err((error, hints)) => {
+                    if error.is_transient() && attempts.wait_to_retry(call.name, hints).await {
+                        continue;
+                    }
+                    return Err(error);
+                }
+            };
             if status == StatusCode::UNAUTHORIZED && !renewed {
                 // The token may have been revoked or expired early (clock
                 // skew, identity server restart): one new token, one retry.
@@ -152,13 +181,9 @@ impl TestManagerClient {
                 renewed = true;
                 continue;
             }
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| TestManagerError::transport(call.name, e))?;
             return match status {
                 // `bytes::Bytes` is not a dependency of this crate: hand out a Vec.
-                s if s.is_success() => Ok(Some(body.into())),
+                s if s.is_success() => Ok(Some(body)),
                 StatusCode::NOT_FOUND => Ok(None),
                 StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
                     Err(self.refused(call, &url, status, &body))
@@ -166,6 +191,35 @@ impl TestManagerClient {
                 s => Err(TestManagerError::upstream(call.name, s, &body)),
             };
         }
+    }
+
+    /// One GET: the status and body, or a transient failure (transport, 429,
+    /// 5xx) with the answer's retry hints.
+    async fn attempt(
+        &self,
+        call: Call,
+        url: &Url,
+        accept: &'static str,
+        token: &super::token::AccessToken,
+    ) -> Result<(StatusCode, Vec<u8>), (TestManagerError, Hints)> {
+        let response = self
+            .http
+            .get(url.clone())
+            .bearer_auth(token.expose())
+            .header(ACCEPT, accept)
+            .send()
+            .await
+            .map_err(|e| (TestManagerError::transport(call.name, e), Hints::default()))?;
+        let status = response.status();
+        let hints = crate::outbound::hints(response.headers());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| (TestManagerError::transport(call.name, e), Hints::default()))?;
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err((TestManagerError::upstream(call.name, status, &body), hints));
+        }
+        Ok((status, body.into()))
     }
 
     fn refused(&self, call: Call, url: &Url, status: StatusCode, body: &[u8]) -> TestManagerError {

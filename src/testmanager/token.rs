@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use super::connection::{redact_url, TestManagerConnection};
 use super::error::{body_detail, TestManagerError};
+use crate::outbound::{Hints, Upstream};
 
 /// Name of the token call in errors.
 const TOKEN_CALL: &str = "POST token";
@@ -65,6 +66,7 @@ pub struct TokenCache {
     connection: Arc<TestManagerConnection>,
     state: Mutex<Option<Cached>>,
     generations: AtomicU64,
+    outbound: Arc<Upstream>,
 }
 
 impl fmt::Debug for TokenCache {
@@ -93,11 +95,26 @@ impl TokenCache {
     /// A cache for `connection` that calls the token endpoint with `http`.
     /// Nothing is fetched until the first [`Self::token`].
     pub fn new(http: reqwest::Client, connection: Arc<TestManagerConnection>) -> Self {
+        Self::with_outbound(
+            http,
+            connection,
+            Arc::new(Upstream::unretried("Test Manager")),
+        )
+    }
+
+    /// Like [`Self::new`], with token calls retried on 429, 5xx and transport
+    /// failures and capped by `outbound`.
+    pub fn with_outbound(
+        http: reqwest::Client,
+        connection: Arc<TestManagerConnection>,
+        outbound: Arc<Upstream>,
+    ) -> Self {
         Self {
             http,
             connection,
             state: Mutex::new(None),
             generations: AtomicU64::new(0),
+            outbound,
         }
     }
 
@@ -153,23 +170,23 @@ impl TokenCache {
             ("scope", conn.scope.as_str()),
         ];
         let started = Instant::now();
-        let response = self
-            .http
-            .post(conn.token_url.clone())
-            .header(reqwest::header::ACCEPT, "application/json")
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| TestManagerError::transport(TOKEN_CALL, e))?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| TestManagerError::transport(TOKEN_CALL, e))?;
-
-        if !status.is_success() {
-            return Err(self.refusal(status, &body, endpoint));
-        }
+        let mut attempts = self.outbound.start();
+        let body = loop {
+            attempts.begin();
+            let outcome = {
+                let _permit = self.outbound.permit().await;
+                self.attempt(&form, &endpoint).await
+            };
+            match outcome {
+                Ok(body) => break body,
+                Err((error, hints)) => {
+                    if error.is_transient() && attempts.wait_to_retry(TOKEN_CALL, hints).await {
+                        continue;
+                    }
+                    return Err(error);
+                }
+            }
+        };
         let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
             // serde's message may quote the offending value, which here could
             // be the access token itself: report only where it went wrong.
@@ -207,6 +224,32 @@ impl TokenCache {
             // before the answer arrived.
             renew_at: started + renew_after(lifetime),
         })
+    }
+
+    /// One token request: the body of a 2xx, or the failure with its retry hints.
+    async fn attempt(
+        &self,
+        form: &[(&str, &str)],
+        endpoint: &str,
+    ) -> Result<bytes::Bytes, (TestManagerError, Hints)> {
+        let response = self
+            .http
+            .post(self.connection.token_url.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| (TestManagerError::transport(TOKEN_CALL, e), Hints::default()))?;
+        let status = response.status();
+        let hints = crate::outbound::hints(response.headers());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| (TestManagerError::transport(TOKEN_CALL, e), Hints::default()))?;
+        if !status.is_success() {
+            return Err((self.refusal(status, &body, endpoint.to_owned()), hints));
+        }
+        Ok(body)
     }
 
     fn refusal(

@@ -161,7 +161,13 @@ async fn a_wrong_or_missing_secret_is_refused() {
     assert!(app.jira.creates().await.is_empty());
     assert!(
         // (The readiness probe may have asked for a token; no test data was read.)
-        !app.tm.server.received_requests().await.unwrap().iter().any(|r| r.url.path().contains("/api/v2/")),
+        !app.tm
+            .server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path().contains("/api/v2/")),
         "nothing was fetched for a refused call"
     );
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use tm_defect_bridge::config::{
     AuthSettings, DefectSettings, JiraFlavour, JiraSettings, KpiSettings, MappingsSettings,
-    ServerSettings, Settings, StoreSettings, TestManagerSettings,
+    OutboundSettings, ServerSettings, Settings, StoreSettings, TestManagerSettings,
 };
 use tm_defect_bridge::startup::Application;
 use url::Url;
@@ -633,6 +633,9 @@ pub fn settings(
         server: ServerSettings {
             listen: "127.0.0.1:0".into(),
             workers: Some(2),
+            // Above the 50 concurrent identical requests of the exactly-once tests;
+            // faults::creates_beyond_the_bound_are_503 tests the bound itself.
+            max_concurrent_creates: 64,
             ..Default::default()
         },
         auth: AuthSettings {
@@ -672,6 +675,13 @@ pub fn settings(
             search_lag_secs: Some(3),
         },
         kpis: KpiSettings::default(),
+        // Quick retries keep fault tests short; `Retry-After` floors still apply.
+        outbound: OutboundSettings {
+            base_delay_ms: 20,
+            max_delay_ms: 200,
+            total_budget_ms: 10_000,
+            ..Default::default()
+        },
     }
 }
 
@@ -681,6 +691,16 @@ pub async fn spawn_app_with(options: AppOptions) -> TestApp {
 
 /// Like `spawn_app_with`, with the ledger at `store_url` (default: a SQLite file in a temp dir).
 pub async fn spawn_app_on(options: AppOptions, store_url: Option<String>) -> TestApp {
+    spawn_app_tweaked(options, store_url, |_, _| {}).await
+}
+
+/// Like `spawn_app_on`, with `tweak` changing the settings (given the fake
+/// Test Manager) before the bridge starts.
+pub async fn spawn_app_tweaked(
+    options: AppOptions,
+    store_url: Option<String>,
+    tweak: impl FnOnce(&mut Settings, &FakeTestManager),
+) -> TestApp {
     let jira = FakeJira::start_at(options.flavour, &options.jira_context).await;
     let tm = FakeTestManager::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -690,6 +710,7 @@ pub async fn spawn_app_on(options: AppOptions, store_url: Option<String>) -> Tes
     let store = store_url.unwrap_or_else(|| sqlite_store(&dir));
     let mut settings = settings(&jira, &tm, mappings, options.flavour, store);
     settings.kpis = options.kpis;
+    tweak(&mut settings, &tm);
     let address = start_bridge(settings).await;
     TestApp {
         address,

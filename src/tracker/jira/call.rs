@@ -5,6 +5,7 @@
 //! status and `Retry-After` — and the difference between "refused" and "may
 //! have happened" is what keeps creates from being duplicated.
 
+use crate::outbound::{Hints, Upstream};
 use crate::tracker::TrackerError;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
@@ -18,39 +19,92 @@ pub enum Effect {
     Creates,
 }
 
-/// Sends `request` and returns the successful body, or the classified failure.
+/// Sends `request` under `upstream`'s policy and returns the successful body,
+/// or the classified failure of the last attempt.
+///
+/// Retries (see [`crate::outbound::retry`]): a 429 for any effect; a
+/// connection that could not be opened for any effect (nothing was sent);
+/// for [`Effect::Idempotent`] also 5xx, timeouts and dropped connections.
+/// A create whose answer was lost is never repeated here: the use case looks
+/// for it by label. A request whose body cannot be cloned is sent once.
 pub async fn send(
+    upstream: &Upstream,
     call: &'static str,
     effect: Effect,
     request: RequestBuilder,
 ) -> Result<(StatusCode, bytes::Bytes), TrackerError> {
-    let response = match request.send().await {
-        Ok(r) => r,
-        Err(e) => return Err(transport_error(call, effect, &e)),
+    let mut attempts = upstream.start();
+    loop {
+        let Some(this) = request.try_clone() else {
+            attempts.begin();
+            let _permit = upstream.permit().await;
+            return once(call, effect, request).await.map_err(|f| f.error);
+        };
+        attempts.begin();
+        let outcome = {
+            let _permit = upstream.permit().await;
+            once(call, effect, this).await
+        };
+        match outcome {
+            Ok(answer) => return Ok(answer),
+            Err(failure) if failure.retryable => {
+                if !attempts.wait_to_retry(call, failure.hints).await {
+                    return Err(failure.error);
+                }
+            }
+            Err(failure) => return Err(failure.error),
+        }
+    }
+}
+
+/// A failed attempt: the error, whether repeating may help, and the hints.
+struct Failure {
+    error: TrackerError,
+    retryable: bool,
+    hints: Hints,
+}
+
+async fn once(
+    call: &'static str,
+    effect: Effect,
+    request: RequestBuilder,
+) -> Result<(StatusCode, bytes::Bytes), Failure> {
+    let transport = |e: &reqwest::Error| Failure {
+        error: transport_error(call, effect, e),
+        // Nothing was sent when the connection could not be opened.
+        retryable: e.is_connect() || effect == Effect::Idempotent,
+        hints: Hints::default(),
     };
+    let response = request.send().await.map_err(|e| transport(&e))?;
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = match response.bytes().await {
-        Ok(b) => b,
-        Err(e) => return Err(transport_error(call, effect, &e)),
-    };
+    let hints = crate::outbound::hints(response.headers());
+    let body = response.bytes().await.map_err(|e| transport(&e))?;
     if status.is_success() {
         return Ok((status, body));
     }
-    Err(status_error(call, effect, status, retry_after, &body))
+    let retryable = status == StatusCode::TOO_MANY_REQUESTS
+        || (effect == Effect::Idempotent && status.is_server_error());
+    Err(Failure {
+        error: status_error(
+            call,
+            effect,
+            status,
+            crate::outbound::whole_seconds(hints.retry_after.or(hints.rate_limit_reset)),
+            &body,
+        ),
+        retryable,
+        hints,
+    })
 }
 
-/// Sends `request` and decodes a JSON answer.
+/// Sends `request` (see [`send`]) and decodes a JSON answer.
 pub async fn send_json<T: DeserializeOwned>(
+    upstream: &Upstream,
     call: &'static str,
     effect: Effect,
     request: RequestBuilder,
 ) -> Result<T, TrackerError> {
-    let (_, body) = send(call, effect, request).await?;
+    let (_, body) = send(upstream, call, effect, request).await?;
     serde_json::from_slice(&body).map_err(|e| TrackerError::Decode {
         call,
         detail: e.to_string(),

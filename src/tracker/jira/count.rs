@@ -56,6 +56,7 @@ async fn data_center_total(tracker: &JiraTracker, jql: &str) -> Result<u64, Trac
         total: u64,
     }
     let answer: Total = send_json(
+        &tracker.outbound,
         "count issues",
         Effect::Idempotent,
         tracker
@@ -72,6 +73,7 @@ async fn cloud_approximate(tracker: &JiraTracker, jql: &str) -> Result<u64, Trac
         count: u64,
     }
     let answer: Count = send_json(
+        &tracker.outbound,
         "count issues",
         Effect::Idempotent,
         tracker
@@ -97,6 +99,7 @@ async fn cloud_exact(tracker: &JiraTracker, jql: &str) -> Result<u64, TrackerErr
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let page: Page = send_json(
+            &tracker.outbound,
             CALL,
             Effect::Idempotent,
             tracker

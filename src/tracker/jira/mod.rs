@@ -18,6 +18,7 @@ pub mod metadata;
 
 use crate::config::JiraFlavour;
 use crate::mapping::{CountMode, IssueDraft};
+use crate::outbound::Upstream;
 use crate::tracker::{
     DefectTracker, IssueRef, RemoteLink, TargetProblem, TargetSpec, TrackerError,
 };
@@ -36,6 +37,7 @@ pub struct JiraTracker {
     http: reqwest::Client,
     gouqi: gouqi::r#async::Jira,
     fields: Cache<(), Arc<FieldCatalog>>,
+    outbound: Arc<Upstream>,
 }
 
 impl JiraTracker {
@@ -61,7 +63,15 @@ impl JiraTracker {
                 .max_capacity(1)
                 .time_to_live(field_cache_ttl)
                 .build(),
+            outbound: Arc::new(Upstream::unretried("Jira")),
         })
+    }
+
+    /// Sends every call under `outbound`'s retry policy and concurrency cap
+    /// (without it, each call is tried once).
+    pub fn with_outbound(mut self, outbound: Arc<Upstream>) -> Self {
+        self.outbound = outbound;
+        self
     }
 
     /// The connection (flavour, URLs).
@@ -107,6 +117,7 @@ impl DefectTracker for JiraTracker {
     async fn create_issue(&self, draft: &IssueDraft) -> Result<IssueRef, TrackerError> {
         let body = self.create_body(draft).await?;
         let created: issue::CreatedIssue = send_json(
+            &self.outbound,
             "create issue",
             Effect::Creates,
             self.request(reqwest::Method::POST, &["issue"]).json(&body),
@@ -137,6 +148,7 @@ impl DefectTracker for JiraTracker {
         link: &RemoteLink,
     ) -> Result<(), TrackerError> {
         send(
+            &self.outbound,
             "add the remote link",
             Effect::Idempotent,
             self.request(reqwest::Method::POST, &["issue", issue_key, "remotelink"])
@@ -148,6 +160,7 @@ impl DefectTracker for JiraTracker {
 
     async fn issue(&self, issue_key: &str) -> Result<IssueRef, TrackerError> {
         let found: issue::IssueJson = send_json(
+            &self.outbound,
             "read the issue",
             Effect::Idempotent,
             self.request(reqwest::Method::GET, &["issue", issue_key])
@@ -162,6 +175,7 @@ impl DefectTracker for JiraTracker {
         let body =
             serde_json::json!({ "body": body::rich_text(self.connection.flavour(), markdown) });
         send(
+            &self.outbound,
             "add a comment",
             Effect::Creates,
             self.request(reqwest::Method::POST, &["issue", issue_key, "comment"])
@@ -174,6 +188,7 @@ impl DefectTracker for JiraTracker {
     async fn add_label(&self, issue_key: &str, label: &str) -> Result<(), TrackerError> {
         let body = serde_json::json!({ "update": { "labels": [{ "add": label }] } });
         send(
+            &self.outbound,
             "add a label",
             Effect::Idempotent,
             self.request(reqwest::Method::PUT, &["issue", issue_key])
@@ -185,6 +200,7 @@ impl DefectTracker for JiraTracker {
 
     async fn transition(&self, issue_key: &str, transition: &str) -> Result<(), TrackerError> {
         let available: issue::Transitions = send_json(
+            &self.outbound,
             "list transitions",
             Effect::Idempotent,
             self.request(reqwest::Method::GET, &["issue", issue_key, "transitions"]),
@@ -210,6 +226,7 @@ impl DefectTracker for JiraTracker {
             });
         };
         send(
+            &self.outbound,
             "reopen the issue",
             Effect::Idempotent,
             self.request(reqwest::Method::POST, &["issue", issue_key, "transitions"])
@@ -226,6 +243,7 @@ impl DefectTracker for JiraTracker {
             JiraFlavour::DataCenter => &["search"],
         };
         let page: issue::SearchPage = send_json(
+            &self.outbound,
             "search by label",
             Effect::Idempotent,
             self.request(reqwest::Method::POST, segments)
@@ -303,6 +321,7 @@ impl DefectTracker for JiraTracker {
 
     async fn probe(&self) -> Result<(), TrackerError> {
         send(
+            &self.outbound,
             "read the current user",
             Effect::Idempotent,
             self.request(reqwest::Method::GET, &["myself"]),

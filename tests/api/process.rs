@@ -1,0 +1,253 @@
+//! The real binary as a subprocess against the fakes: no secret in its logs
+//! at `RUST_LOG=trace`, and a graceful stop on SIGTERM.
+
+use crate::helpers::*;
+use crate::jira_counts::seeded_issues;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tm_defect_bridge::config::JiraFlavour;
+
+/// The fake-served bridge process and everything it printed.
+struct Bridge {
+    child: Child,
+    output: Arc<Mutex<String>>,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(jira: &FakeJira, tm: &FakeTestManager, log: &str) -> Bridge {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("mappings")).unwrap();
+    std::fs::write(dir.path().join("mappings/shop.toml"), MAPPING).unwrap();
+    let config = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\nworkers = 2\nshutdown_timeout_secs = 10\n\n\
+         [jira]\nflavour = \"cloud\"\nbase_url = \"{}\"\nemail = \"bot@example.com\"\n\n\
+         [testmanager]\nbase_url = \"{}\"\nclient_id = \"bridge-client\"\n\n\
+         [store]\nurl = \"sqlite://{}\"\n\n[mappings]\ndir = \"{}\"\n\n\
+         [defects]\nsearch_lag_secs = 0\n",
+        jira.base_url(),
+        tm.base_url(),
+        dir.path().join("ledger.db").display(),
+        dir.path().join("mappings").display(),
+    );
+    let config_path = dir.path().join("bridge.toml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tm-defect-bridge"))
+        .args(["serve", "--config"])
+        .arg(&config_path)
+        .env_remove("BRIDGE_CONFIG")
+        .env("BRIDGE_JIRA__TOKEN", JIRA_TOKEN)
+        .env("BRIDGE_TESTMANAGER__CLIENT_SECRET", TM_SECRET)
+        .env("BRIDGE_AUTH__SECRETS__SHOP", SECRET)
+        .env("RUST_LOG", log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = Arc::new(Mutex::new(String::new()));
+    // One reader per pipe, so neither fills up and blocks the process.
+    let readers: Vec<Box<dyn std::io::Read + Send>> = vec![
+        Box::new(child.stdout.take().unwrap()),
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    for pipe in readers {
+        let output = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { return };
+                let mut all = output.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+    }
+    let started = Instant::now();
+    let port = loop {
+        let found = {
+            let text = output.lock().unwrap();
+            text.lines()
+                .filter(|l| l.contains("tm-defect-bridge listening"))
+                .find_map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                    v["port"].as_u64()
+                })
+        };
+        if let Some(port) = found {
+            break port;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the bridge exited with {status}: {}",
+                output.lock().unwrap()
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the bridge did not start: {}",
+            output.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    Bridge {
+        child,
+        output,
+        address: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    }
+}
+
+impl Bridge {
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit; its exit code.
+    async fn exit_code(&mut self) -> i32 {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the readers drain the pipes.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return status.code().unwrap_or(-1);
+            }
+            if started.elapsed() > Duration::from_secs(30) {
+                self.child.kill().unwrap();
+                panic!("the bridge did not stop: {}", self.output());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn fakes() -> (FakeJira, FakeTestManager, SeededResult) {
+    let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
+    crate::startup::mount_createmeta(&jira, JiraFlavour::Cloud, vec![]).await;
+    jira.mount_counts(JiraFlavour::Cloud, seeded_issues()).await;
+    let tm = FakeTestManager::start().await;
+    let seeded = SeededResult::new(None);
+    tm.seed(&seeded, "Failed").await;
+    (jira, tm, seeded)
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_logs_even_at_trace() {
+    let (jira, tm, seeded) = fakes().await;
+    let mut bridge = start(&jira, &tm, "trace").await;
+    let client = reqwest::Client::new();
+
+    let created = client
+        .post(format!("{}/hooks/shop/{SECRET}/defects", bridge.address))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200, "{}", bridge.output());
+    let kpis = client
+        .get(format!(
+            "{}/hooks/shop/{SECRET}/api/kpis/project/{PROJECT_ID}/defectstatus?token={SECRET}",
+            bridge.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kpis.status(), 200);
+    let refused = client
+        .post(format!(
+            "{}/hooks/shop/wrong-{SECRET}/defects",
+            bridge.address
+        ))
+        .header("X-Bridge-Secret", format!("also-wrong-{SECRET}"))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let by_header = client
+        .post(format!("{}/hooks/shop/defects", bridge.address))
+        .header("X-Bridge-Secret", SECRET)
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_header.status(), 200);
+
+    bridge.terminate();
+    assert_eq!(bridge.exit_code().await, 0, "{}", bridge.output());
+    let output = bridge.output();
+    assert!(
+        output.contains("created Jira issue") && output.contains("TRACE"),
+        "the run was logged at trace: {}",
+        &output[..output.len().min(2000)]
+    );
+    assert!(
+        output.contains("/hooks/shop/[redacted]/defects"),
+        "request paths are logged, redacted"
+    );
+    let basic = base64(&format!("bot@example.com:{JIRA_TOKEN}"));
+    for secret in [JIRA_TOKEN, TM_SECRET, SECRET, "tm-access-token", &basic] {
+        if let Some(at) = output.find(secret) {
+            let from = output[..at].rfind('\n').map_or(0, |n| n + 1);
+            let to = output[at..].find('\n').map_or(output.len(), |n| at + n);
+            panic!("`{secret}` was logged: {}", &output[from..to]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_create_finish_and_exits_cleanly() {
+    let (jira, tm, seeded) = fakes().await;
+    let mut bridge = start(&jira, &tm, "info").await;
+    jira.behave(|b| {
+        b.slow_creates = 1;
+        b.slow_create_delay = Duration::from_secs(1);
+    });
+    let request = tokio::spawn({
+        let url = format!("{}/hooks/shop/{SECRET}/defects", bridge.address);
+        let body = seeded.body();
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    // Wait until the create has reached Jira, then stop the bridge.
+    let started = Instant::now();
+    while jira.creates().await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            bridge.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bridge.terminate();
+    let response = request.await.unwrap();
+    assert_eq!(response.status(), 200, "{}", bridge.output());
+    assert_eq!(bridge.exit_code().await, 0, "{}", bridge.output());
+    assert!(
+        bridge.output().contains("closing the ledger"),
+        "{}",
+        bridge.output()
+    );
+    assert_eq!(jira.issues().len(), 1);
+}
