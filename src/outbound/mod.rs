@@ -64,6 +64,12 @@ impl Upstream {
         &self.policy
     }
 
+    /// Records one attempt's outcome (`status`: an HTTP status, or `timeout`,
+    /// `unreachable`, `error`) and latency under this upstream's name.
+    pub fn observe(&self, endpoint: &'static str, status: &str, elapsed: std::time::Duration) {
+        crate::metrics::upstream_call(self.name, endpoint, status, elapsed);
+    }
+
     /// Waits for a free slot for one attempt.
     pub async fn permit(&self) -> SemaphorePermit<'_> {
         self.permits
@@ -120,6 +126,12 @@ impl Attempts<'_> {
             delay_ms = delay.as_millis() as u64,
             "retrying after a transient failure"
         );
+        let reason = if hints.retry_after.is_some() || hints.rate_limit_reset.is_some() {
+            "rate_limited"
+        } else {
+            "transient"
+        };
+        crate::metrics::upstream_retry(self.upstream.name, reason, delay);
         tokio::time::sleep(delay).await;
         true
     }

@@ -159,7 +159,14 @@ impl TestManagerClient {
             attempts.begin();
             let answer = {
                 let _permit = self.outbound.permit().await;
-                self.attempt(call, &url, accept, &token).await
+                let started = std::time::Instant::now();
+                let answer = self.attempt(call, &url, accept, &token).await;
+                let status = match &answer {
+                    Ok((status, _)) => status.as_u16().to_string(),
+                    Err((error, _)) => error.status_label(),
+                };
+                self.outbound.observe(call.name, &status, started.elapsed());
+                answer
             };
             let (status, body) = match answer {
                 Ok(answer) => answer,

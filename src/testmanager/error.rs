@@ -122,6 +122,17 @@ impl TestManagerError {
         }
     }
 
+    /// A short status for metrics: the HTTP status, `timeout`, `unreachable` or `error`.
+    pub fn status_label(&self) -> String {
+        match self {
+            Self::Upstream { status, .. } => status.to_string(),
+            Self::Timeout { .. } => "timeout".into(),
+            Self::Unreachable { .. } => "unreachable".into(),
+            Self::Auth { .. } => "401".into(),
+            _ => "error".into(),
+        }
+    }
+
     /// The name of the Test Manager call that failed, for errors tied to one
     /// call (upstream status, timeout, transport, decode); `None` otherwise.
     pub fn upstream_call(&self) -> Option<&str> {

@@ -175,7 +175,15 @@ impl TokenCache {
             attempts.begin();
             let outcome = {
                 let _permit = self.outbound.permit().await;
-                self.attempt(&form, &endpoint).await
+                let started = Instant::now();
+                let outcome = self.attempt(&form, &endpoint).await;
+                let status = match &outcome {
+                    Ok(_) => "200".to_owned(),
+                    Err((error, _)) => error.status_label(),
+                };
+                self.outbound
+                    .observe(TOKEN_CALL, &status, started.elapsed());
+                outcome
             };
             match outcome {
                 Ok(body) => break body,

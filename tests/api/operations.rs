@@ -90,6 +90,64 @@ async fn metrics_are_present_and_move_after_requests() {
         !after.contains(SECRET),
         "the path secret never becomes a label"
     );
+    assert_eq!(
+        sample(
+            &after,
+            "bridge_upstream_calls_total",
+            &["endpoint=\"create issue\"", "status=\"201\""]
+        ),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        sample(
+            &after,
+            "bridge_upstream_calls_total",
+            &["endpoint=\"GET testcaselogs paged\""]
+        ) >= 1.0,
+        "{after}"
+    );
+    assert!(after.contains("bridge_upstream_call_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn retries_and_rate_limit_waits_are_counted() {
+    use wiremock::matchers::{method, path_regex};
+    use wiremock::{Mock, ResponseTemplate};
+    let app = spawn_app(JiraFlavour::Cloud).await;
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    Mock::given(method("POST"))
+        .and(path_regex("/remotelink$"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+        .with_priority(1)
+        .up_to_n_times(1)
+        .mount(&app.jira.server)
+        .await;
+    assert_eq!(app.create_defect(&seeded.body()).await.status(), 200);
+    let text = metrics_text(&app).await;
+    assert_eq!(
+        sample(
+            &text,
+            "bridge_upstream_retries_total",
+            &["reason=\"rate_limited\""]
+        ),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        sample(&text, "bridge_rate_limit_wait_seconds_total", &[]) >= 1.0,
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "bridge_upstream_calls_total",
+            &["endpoint=\"add the remote link\"", "status=\"429\""]
+        ),
+        1.0,
+        "{text}"
+    );
 }
 
 #[tokio::test]

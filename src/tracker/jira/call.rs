@@ -38,12 +38,14 @@ pub async fn send(
         let Some(this) = request.try_clone() else {
             attempts.begin();
             let _permit = upstream.permit().await;
-            return once(call, effect, request).await.map_err(|f| f.error);
+            return observed(upstream, call, once(call, effect, request))
+                .await
+                .map_err(|f| f.error);
         };
         attempts.begin();
         let outcome = {
             let _permit = upstream.permit().await;
-            once(call, effect, this).await
+            observed(upstream, call, once(call, effect, this)).await
         };
         match outcome {
             Ok(answer) => return Ok(answer),
@@ -57,9 +59,34 @@ pub async fn send(
     }
 }
 
+/// Runs one attempt and records its status and latency.
+async fn observed(
+    upstream: &Upstream,
+    call: &'static str,
+    attempt: impl std::future::Future<Output = Result<(StatusCode, bytes::Bytes), Failure>>,
+) -> Result<(StatusCode, bytes::Bytes), Failure> {
+    let started = std::time::Instant::now();
+    let outcome = attempt.await;
+    let status = match &outcome {
+        Ok((status, _)) => status.as_u16().to_string(),
+        Err(failure) => match &failure.error {
+            TrackerError::Rejected { status, .. } | TrackerError::Auth { status, .. } => {
+                status.to_string()
+            }
+            TrackerError::RateLimited { .. } => "429".into(),
+            TrackerError::Timeout { .. } => "timeout".into(),
+            _ => failure.status.clone(),
+        },
+    };
+    upstream.observe(call, &status, started.elapsed());
+    outcome
+}
+
 /// A failed attempt: the error, whether repeating may help, and the hints.
 struct Failure {
     error: TrackerError,
+    /// HTTP status, or `unreachable` / `error` for transport failures.
+    status: String,
     retryable: bool,
     hints: Hints,
 }
@@ -71,6 +98,14 @@ async fn once(
 ) -> Result<(StatusCode, bytes::Bytes), Failure> {
     let transport = |e: &reqwest::Error| Failure {
         error: transport_error(call, effect, e),
+        status: if e.is_connect() {
+            "unreachable"
+        } else if e.is_timeout() {
+            "timeout"
+        } else {
+            "error"
+        }
+        .to_owned(),
         // Nothing was sent when the connection could not be opened.
         retryable: e.is_connect() || effect == Effect::Idempotent,
         hints: Hints::default(),
@@ -85,6 +120,7 @@ async fn once(
     let retryable = status == StatusCode::TOO_MANY_REQUESTS
         || (effect == Effect::Idempotent && status.is_server_error());
     Err(Failure {
+        status: status.as_u16().to_string(),
         error: status_error(
             call,
             effect,
