@@ -154,8 +154,18 @@ impl Application {
             readiness,
             bound: probe_every * 3,
         });
+        let metrics_handle = crate::metrics::install();
+        // Histograms keep raw samples until drained: drain them even when nobody scrapes.
+        let upkeep = metrics_handle.clone();
+        background.push(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                ticks.tick().await;
+                upkeep.run_upkeep();
+            }
+        }));
         let metrics_state = web::Data::new(MetricsState {
-            handle: crate::metrics::install(),
+            handle: metrics_handle,
             ledger: ledger.clone(),
         });
         let create_defect = Arc::new(CreateDefect::new(

@@ -80,6 +80,17 @@ impl FakeTestManager {
 
     /// Seeds a result whose latest run has `result` ("Failed" or "Passed").
     pub async fn seed(&self, seeded: &SeededResult, result: &str) {
+        self.seed_with(
+            seeded,
+            result,
+            "Checkout with an expired card",
+            "Expected 'Card declined' but found 'Thank you'",
+        )
+        .await;
+    }
+
+    /// Seeds a result whose test case is called `name` and whose failed assertion says `message`.
+    pub async fn seed_with(&self, seeded: &SeededResult, result: &str, name: &str, message: &str) {
         let log = json!({
             "id": seeded.log_id, "testCaseId": seeded.test_case_id, "testExecutionId": seeded.execution_id,
             "variationId": seeded.variation_id, "result": result, "hasError": false,
@@ -115,7 +126,7 @@ impl FakeTestManager {
             .await;
         self.get(
             &format!("testcases/{}", seeded.test_case_id),
-            json!({"id": seeded.test_case_id, "objKey": "SHOP:42", "name": "Checkout with an expired card", "description": "Cards past their date are refused.", "labels": ["checkout"]}),
+            json!({"id": seeded.test_case_id, "objKey": "SHOP:42", "name": name, "description": "Cards past their date are refused.", "labels": ["checkout"]}),
         )
         .await;
         self.get(
@@ -126,7 +137,7 @@ impl FakeTestManager {
         self.get(
             &format!("testcaselogs/{}/assertions", seeded.log_id),
             json!([
-                {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": "Expected 'Card declined' but found 'Thank you'", "payload": "expected=Card declined", "hasScreenshot": true, "succeeded": false, "screenshotFileName": "assert-1.png", "screenshotFileSize": 1234},
+                {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": message, "payload": "expected=Card declined", "hasScreenshot": true, "succeeded": false, "screenshotFileName": "assert-1.png", "screenshotFileSize": 1234},
                 {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": "Page loaded", "hasScreenshot": false, "succeeded": true}
             ]),
         )

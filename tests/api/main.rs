@@ -8,6 +8,7 @@ mod deploy;
 mod exactly_once;
 mod faults;
 mod helpers;
+mod hostile;
 mod jira_counts;
 mod kpis;
 mod operations;
