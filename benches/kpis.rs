@@ -183,8 +183,13 @@ fn show(name: &str, run: &Run) {
     );
 }
 
+/// Count calls (the readiness probe's `GET /myself` is not one).
 async fn search_calls(jira: &MockServer) -> usize {
-    jira.received_requests().await.map_or(0, |r| r.len())
+    jira.received_requests().await.map_or(0, |r| {
+        r.iter()
+            .filter(|r| r.url.path().ends_with("/search"))
+            .count()
+    })
 }
 
 #[tokio::main(flavor = "multi_thread")]

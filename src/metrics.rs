@@ -81,10 +81,15 @@ fn describe() {
 }
 
 /// Records one answered request.
-pub fn http_request(route: &str, method: &str, status: u16, elapsed: Duration) {
-    metrics::counter!(HTTP_REQUESTS, "route" => route.to_owned(), "method" => method.to_owned(), "status" => status.to_string())
+pub fn http_request(
+    route: &'static str,
+    method: &'static str,
+    status: &'static str,
+    elapsed: Duration,
+) {
+    metrics::counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status)
         .increment(1);
-    metrics::histogram!(HTTP_DURATION, "route" => route.to_owned()).record(elapsed.as_secs_f64());
+    metrics::histogram!(HTTP_DURATION, "route" => route).record(elapsed.as_secs_f64());
 }
 
 /// Records a Create Defect outcome; `reason` is set for failures.

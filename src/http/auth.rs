@@ -65,7 +65,11 @@ impl WebhookAuth {
     /// True when the request for `route` may proceed, given the secret from the
     /// path and the one from the header (either may match).
     pub fn permits(&self, route: &str, from_path: Option<&str>, from_header: Option<&str>) -> bool {
-        match self.secrets.get(&route.to_lowercase()) {
+        let expected = self
+            .secrets
+            .get(route)
+            .or_else(|| self.secrets.get(&route.to_lowercase()));
+        match expected {
             None => self.allow_unauthenticated && from_path.is_none(),
             Some(expected) => {
                 let expected = expected.expose_secret().as_bytes();

@@ -4,6 +4,9 @@
 //! not document it for Create Defect, so the bridge accepts the POST at the
 //! registered URL itself and at `…/defects`; the KPI path is documented.
 
+use percent_encoding::percent_decode_str;
+use std::borrow::Cow;
+
 /// What a request under `/hooks/{route}/` asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HookEvent {
@@ -32,6 +35,22 @@ pub const CREATE_DEFECT_SUBPATH: &str = "defects";
 
 /// Sub-path of the preview.
 pub const PREVIEW_SUBPATH: &str = "preview";
+
+/// Parses a whole request path `/hooks/{route}[/{tail}]` (percent-decoded
+/// segments); `None` when it names no route or no event.
+pub fn parse_full(path: &str) -> Option<(Cow<'_, str>, HookPath)> {
+    let rest = path.strip_prefix("/hooks/")?;
+    let (route, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    if route.is_empty() {
+        return None;
+    }
+    let route = percent_decode_str(route).decode_utf8().ok()?;
+    let mut parsed = parse(tail)?;
+    if let Some(secret) = parsed.secret.take() {
+        parsed.secret = Some(percent_decode_str(&secret).decode_utf8().ok()?.into_owned());
+    }
+    Some((route, parsed))
+}
 
 /// Parses the tail after `/hooks/{route}`; `None` when it names no event.
 pub fn parse(tail: &str) -> Option<HookPath> {
@@ -120,6 +139,20 @@ mod tests {
                 event: HookEvent::Preview
             })
         );
+    }
+
+    #[test]
+    fn whole_paths_are_decoded() {
+        let (route, parsed) = parse_full("/hooks/shop/s%2Fc%20r/defects").unwrap();
+        assert_eq!(route, "shop");
+        assert_eq!(parsed.secret.as_deref(), Some("s/c r"));
+        let (route, parsed) = parse_full("/hooks/shop").unwrap();
+        assert_eq!(
+            (route.as_ref(), parsed.event),
+            ("shop", HookEvent::CreateDefect)
+        );
+        assert!(parse_full("/hooks/").is_none());
+        assert!(parse_full("/other/shop").is_none());
     }
 
     #[test]

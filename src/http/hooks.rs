@@ -34,14 +34,13 @@ pub struct HookState {
 /// `ANY /hooks/{route}/{tail:.*}`.
 pub async fn hook(
     request: HttpRequest,
-    path: web::Path<(String, String)>,
     payload: web::Payload,
     state: web::Data<HookState>,
 ) -> Result<HttpResponse, Problem> {
-    let (route, tail) = path.into_inner();
-    let Some(parsed) = hook_path::parse(&tail) else {
+    let Some((route, parsed)) = hook_path::parse_full(request.path()) else {
         return Ok(unmatched::answer(&request));
     };
+    let route = route.as_ref();
     let from_header = request
         .headers()
         .get(state.auth.header())

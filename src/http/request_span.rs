@@ -17,11 +17,7 @@ pub struct RedactedRootSpan;
 
 impl RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        // Field values are only computed when the span is enabled.
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
@@ -31,7 +27,7 @@ impl RootSpanBuilder for RedactedRootSpan {
             otel.status_code = tracing::field::Empty,
             exception.message = tracing::field::Empty,
             exception.details = tracing::field::Empty,
-            request_id = %request_id,
+            request_id = %request.extensions().get::<RequestId>().map(ToString::to_string).unwrap_or_default(),
         )
     }
 

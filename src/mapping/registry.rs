@@ -109,7 +109,10 @@ impl Projects {
     pub fn by_id_or_prefix(&self, project: &str) -> Option<&Arc<ProjectMapping>> {
         match Uuid::parse_str(project) {
             Ok(id) => self.by_id.get(&id),
-            Err(_) => self.by_prefix.get(&project.to_uppercase()),
+            Err(_) => self
+                .by_prefix
+                .get(project)
+                .or_else(|| self.by_prefix.get(&project.to_uppercase())),
         }
     }
 
