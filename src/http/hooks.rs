@@ -47,7 +47,7 @@ pub async fn hook(
         .and_then(|v| v.to_str().ok());
     if !state
         .auth
-        .permits(&route, parsed.secret.as_deref(), from_header)
+        .permits(route, parsed.secret.as_deref(), from_header)
     {
         tracing::warn!(route = %route, "refused a webhook call: missing or wrong secret");
         return Err(Problem::new(
@@ -59,11 +59,11 @@ pub async fn hook(
     }
     match (parsed.event, request.method()) {
         (HookEvent::CreateDefect, &Method::POST) => {
-            create_defect(&request, &route, payload, &state).await
+            create_defect(&request, route, payload, &state).await
         }
-        (HookEvent::Preview, &Method::POST) => preview(&request, &route, payload, &state).await,
+        (HookEvent::Preview, &Method::POST) => preview(&request, route, payload, &state).await,
         (HookEvent::DefectKpis { project }, &Method::GET) => {
-            Ok(defect_kpis(&route, &project, &state).await)
+            Ok(defect_kpis(route, &project, &state).await)
         }
         _ => Err(Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
