@@ -15,6 +15,15 @@ use uuid::Uuid;
     about = "Turns failed UiPath Test Manager results into Jira issues"
 )]
 struct Cli {
+    /// The bridge configuration (TOML).
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "BRIDGE_CONFIG",
+        default_value = "deploy/bridge.example.toml"
+    )]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,37 +31,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service.
-    Serve {
-        /// The bridge configuration (TOML).
-        #[arg(
-            long,
-            short,
-            env = "BRIDGE_CONFIG",
-            default_value = "deploy/bridge.example.toml"
-        )]
-        config: PathBuf,
-    },
+    Serve,
     /// Check the configuration: mappings, sign-in to Jira and Test Manager, Jira metadata.
-    Check {
-        /// The bridge configuration (TOML).
-        #[arg(
-            long,
-            short,
-            env = "BRIDGE_CONFIG",
-            default_value = "deploy/bridge.example.toml"
-        )]
-        config: PathBuf,
-    },
+    Check,
     /// Show the Jira request a failure would become, creating nothing.
     Preview {
-        /// The bridge configuration (TOML).
-        #[arg(
-            long,
-            short,
-            env = "BRIDGE_CONFIG",
-            default_value = "deploy/bridge.example.toml"
-        )]
-        config: PathBuf,
         /// The project: its route, GUID or prefix.
         #[arg(long)]
         project: String,
@@ -68,14 +51,6 @@ enum Command {
     },
     /// Show what the ledger knows: recent entries, or the issue of one result.
     Ledger {
-        /// The bridge configuration (TOML); only `store` is used.
-        #[arg(
-            long,
-            short,
-            env = "BRIDGE_CONFIG",
-            default_value = "deploy/bridge.example.toml"
-        )]
-        config: PathBuf,
         #[command(subcommand)]
         query: LedgerQuery,
     },
@@ -107,12 +82,12 @@ enum LedgerQuery {
 async fn main() -> ExitCode {
     tm_defect_bridge::telemetry::init();
     let cli = Cli::parse();
+    let config = cli.config;
     match cli.command {
-        Command::Serve { config } => serve(config).await,
-        Command::Ledger { config, query } => show_ledger(config, query).await,
-        Command::Check { config } => check(config).await,
+        Command::Serve => serve(config).await,
+        Command::Ledger { query } => show_ledger(config, query).await,
+        Command::Check => check(config).await,
         Command::Preview {
-            config,
             project,
             execution,
             testcase,

@@ -15,7 +15,7 @@ mod repeat;
 
 use crate::config::DefectSettings;
 use crate::ledger::{ClaimOutcome, IssueRecord, Ledger, LedgerEntry};
-use crate::mapping::ProjectsHandle;
+use crate::mapping::{ProjectMapping, ProjectsHandle};
 use crate::testmanager::webhook::CreateDefectRequest;
 use crate::testmanager::TestManager;
 use crate::tracker::{DefectTracker, IssueRef, TrackerError};
@@ -104,20 +104,24 @@ impl CreateDefect {
         }
     }
 
+    /// The mapping served at `route`.
+    fn mapping_for(&self, route: &str) -> Result<Arc<ProjectMapping>, DefectError> {
+        self.projects
+            .current()
+            .by_route(route)
+            .cloned()
+            .ok_or_else(|| DefectError::UnknownProject {
+                route: route.to_owned(),
+            })
+    }
+
     /// Runs Create Defect for the project served at `route`.
     pub async fn run(
         &self,
         route: &str,
         request: CreateDefectRequest,
     ) -> Result<DefectOutcome, DefectError> {
-        let mapping = self
-            .projects
-            .current()
-            .by_route(route)
-            .cloned()
-            .ok_or_else(|| DefectError::UnknownProject {
-                route: route.to_owned(),
-            })?;
+        let mapping = self.mapping_for(route)?;
         let key = request.key.clone();
         let deadline = Instant::now() + self.settings.wait_for_winner();
         // Identical requests in this process queue here; across processes the ledger claim decides.
@@ -223,14 +227,7 @@ impl CreateDefect {
         route: &str,
         request: CreateDefectRequest,
     ) -> Result<DefectPreview, DefectError> {
-        let mapping = self
-            .projects
-            .current()
-            .by_route(route)
-            .cloned()
-            .ok_or_else(|| DefectError::UnknownProject {
-                route: route.to_owned(),
-            })?;
+        let mapping = self.mapping_for(route)?;
         let link = request
             .link_to_test_case_log
             .as_ref()
