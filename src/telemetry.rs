@@ -27,7 +27,9 @@ pub fn init() {
         builder
             .json()
             .flatten_event(true)
+            // The request's span (with its request_id) is listed on every line logged inside it.
             .with_current_span(false)
+            .with_span_list(true)
             .try_init()
     };
 }

@@ -200,6 +200,14 @@ async fn no_secret_reaches_the_logs_even_at_trace() {
         output.contains("/hooks/shop/[redacted]/defects"),
         "request paths are logged, redacted"
     );
+    let created_line = output
+        .lines()
+        .find(|l| l.contains("created Jira issue"))
+        .unwrap_or_default();
+    assert!(
+        created_line.contains("request_id"),
+        "lines of a request carry its id: {created_line}"
+    );
     let basic = base64(&format!("bot@example.com:{JIRA_TOKEN}"));
     for secret in [JIRA_TOKEN, TM_SECRET, SECRET, "tm-access-token", &basic] {
         if let Some(at) = output.find(secret) {
