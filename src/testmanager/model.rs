@@ -361,3 +361,14 @@ mod tests {
         assert!(page.data.is_empty() && page.paging.is_none());
     }
 }
+
+/// An id Test Manager may send as a string or a number.
+pub(crate) fn id_as_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        other => Err(serde::de::Error::custom(format!(
+            "expected an id, found {other}"
+        ))),
+    }
+}

@@ -682,6 +682,10 @@ pub fn settings(
             total_budget_ms: 10_000,
             ..Default::default()
         },
+        evidence: tm_defect_bridge::config::EvidenceSettings {
+            poll_interval_ms: 100,
+            ..Default::default()
+        },
     }
 }
 
