@@ -58,6 +58,10 @@ const GUID: &str = "[0-9a-fA-F-]{36}";
 /// component and a custom field by name; the built-in description (table,
 /// failed assertions, link).
 const MAPPING: &str = r#"
+# Each benchmarked request is a new failure of the same test case: create each time.
+[repeat]
+policy = "new"
+
 [project]
 id = "6c1f0b4e-3f7a-4b8e-9a51-2f0c8d7e1a42"
 prefix = "SHOP"
@@ -795,6 +799,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
         },
         defects: DefectSettings::default(),
         outbound: Default::default(),
+        evidence: Default::default(),
     };
     let app = Application::build(settings)
         .await

@@ -106,6 +106,7 @@ fn settings(jira: &MockServer, mappings: std::path::PathBuf, store: String) -> S
             ..Default::default()
         },
         outbound: Default::default(),
+        evidence: Default::default(),
     }
 }
 

@@ -86,6 +86,38 @@ pub struct Settings {
     /// Retries and concurrency of the calls to Jira and Test Manager.
     #[serde(default)]
     pub outbound: OutboundSettings,
+    /// The evidence upload worker.
+    #[serde(default)]
+    pub evidence: EvidenceSettings,
+}
+
+/// The evidence upload worker (what goes on an issue is per mapping, `[evidence]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EvidenceSettings {
+    /// Run the upload worker in this process.
+    pub worker: bool,
+    /// How often an idle worker looks for queued evidence, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// An upload held longer than this is taken as abandoned (its process died) and
+    /// claimed again, after checking whether the file reached the issue, in seconds.
+    pub stale_after_secs: u64,
+    /// Tries per file before it is reported as failed.
+    pub max_attempts: u32,
+    /// Longest time one file may take to stream from Test Manager to Jira, in seconds.
+    pub transfer_timeout_secs: u64,
+}
+
+impl Default for EvidenceSettings {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            poll_interval_ms: 2_000,
+            stale_after_secs: 1_800,
+            max_attempts: 5,
+            transfer_timeout_secs: 900,
+        }
+    }
 }
 
 /// Settings of the inbound HTTP server.

@@ -18,6 +18,7 @@
 //! - [`startup`] — builds the adapters and use cases, binds the listener.
 //! - [`http`] — actix-web routes, webhook auth, problem+json.
 //! - [`defects`] — the Create Defect use case.
+//! - [`evidence`] — screenshots, robot logs and attachments streamed to the issue from a queue in the ledger.
 //! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.
 //! - [`mapping`] — mapping files, the `Failure` template model, rendering, Markdown → ADF / wiki.
 //! - [`testmanager`] — the webhook contract and the Test Manager REST client.
@@ -35,6 +36,7 @@ pub mod adapters;
 pub mod admin;
 pub mod config;
 pub mod defects;
+pub mod evidence;
 pub mod http;
 pub mod kpis;
 pub mod ledger;

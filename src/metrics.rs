@@ -25,6 +25,8 @@ pub const UPSTREAM_RETRIES: &str = "bridge_upstream_retries_total";
 pub const RATE_LIMIT_WAIT: &str = "bridge_rate_limit_wait_seconds_total";
 /// KPI answers by cache result: hit, miss, stale, not_configured.
 pub const KPI_REQUESTS: &str = "bridge_kpi_requests_total";
+/// Evidence rows processed, by kind and outcome (done, skipped, failed, retried).
+pub const EVIDENCE: &str = "bridge_evidence_total";
 /// Ledger entries by state, read from the ledger at scrape time.
 pub const LEDGER_ENTRIES: &str = "bridge_ledger_entries";
 
@@ -77,6 +79,10 @@ fn describe() {
         "Time waited for upstream rate limits."
     );
     metrics::describe_counter!(KPI_REQUESTS, "KPI answers by cache result.");
+    metrics::describe_counter!(
+        EVIDENCE,
+        "Evidence files and steps processed, by kind and outcome."
+    );
     metrics::describe_gauge!(LEDGER_ENTRIES, "Ledger entries by state.");
 }
 

@@ -72,6 +72,8 @@ pub struct Application {
     ledger: Arc<dyn Ledger>,
     background: Vec<tokio::task::JoinHandle<()>>,
     reloader: Arc<Reloader>,
+    evidence_signal: Arc<crate::evidence::worker::Signal>,
+    evidence_worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -168,14 +170,33 @@ impl Application {
             handle: metrics_handle,
             ledger: ledger.clone(),
         });
-        let create_defect = Arc::new(CreateDefect::new(
-            ledger.clone(),
-            testmanager,
-            tracker,
-            projects,
-            settings.defects.clone(),
-            settings.defects.search_lag(settings.jira.flavour),
-        ));
+        let evidence_signal = Arc::new(crate::evidence::worker::Signal::default());
+        let mut evidence_worker = None;
+        if settings.evidence.worker {
+            evidence_worker = Some(
+                crate::evidence::worker::EvidenceWorker {
+                    ledger: ledger.clone(),
+                    testmanager: testmanager.clone(),
+                    tracker: tracker.clone(),
+                    projects: projects.clone(),
+                    settings: settings.evidence.clone(),
+                    retry: crate::outbound::RetryPolicy::from_settings(&settings.outbound),
+                    signal: evidence_signal.clone(),
+                }
+                .spawn(),
+            );
+        }
+        let create_defect = Arc::new(
+            CreateDefect::new(
+                ledger.clone(),
+                testmanager,
+                tracker,
+                projects,
+                settings.defects.clone(),
+                settings.defects.search_lag(settings.jira.flavour),
+            )
+            .with_evidence_signal(evidence_signal.clone()),
+        );
         let hooks = web::Data::new(HookState {
             create_defect,
             kpis,
@@ -232,6 +253,8 @@ impl Application {
             ledger,
             background,
             reloader,
+            evidence_signal,
+            evidence_worker,
         })
     }
 
@@ -239,6 +262,12 @@ impl Application {
     /// force, or the problems that kept the old set.
     pub async fn reload_mappings(&self) -> Result<usize, Vec<String>> {
         self.reloader.reload().await
+    }
+
+    /// Stops the evidence worker: an upload in progress is abandoned and its row put back
+    /// in the queue (the next start resumes it). Also done by [`Self::run_until_stopped`].
+    pub fn evidence_signal(&self) -> Arc<crate::evidence::worker::Signal> {
+        self.evidence_signal.clone()
     }
 
     /// The port actually bound.
@@ -252,6 +281,15 @@ impl Application {
         let result = self.server.await;
         for task in &self.background {
             task.abort();
+        }
+        self.evidence_signal.stop();
+        if let Some(worker) = self.evidence_worker {
+            if tokio::time::timeout(Duration::from_secs(5), worker)
+                .await
+                .is_err()
+            {
+                tracing::warn!("the evidence worker did not stop in time");
+            }
         }
         tracing::info!("server stopped; closing the ledger");
         self.ledger.close().await;

@@ -79,6 +79,7 @@ pub struct CreateDefect {
     search_lag: Duration,
     instance: String,
     locks: KeyLocks,
+    evidence_signal: Option<Arc<crate::evidence::worker::Signal>>,
 }
 
 impl CreateDefect {
@@ -101,7 +102,14 @@ impl CreateDefect {
             search_lag,
             instance: format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple()),
             locks: KeyLocks::default(),
+            evidence_signal: None,
         }
+    }
+
+    /// Wakes the evidence worker through `signal` whenever evidence is queued.
+    pub fn with_evidence_signal(mut self, signal: Arc<crate::evidence::worker::Signal>) -> Self {
+        self.evidence_signal = Some(signal);
+        self
     }
 
     /// The mapping served at `route`.
@@ -149,6 +157,7 @@ impl CreateDefect {
             key: &key,
             owner: format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple()),
             link: link.as_deref(),
+            evidence: crate::evidence::plan(&mapping, &details),
         };
 
         let previous = loop {

@@ -10,6 +10,8 @@ pub(super) struct Job<'a> {
     pub key: &'a ResultKey,
     pub owner: String,
     pub link: Option<&'a str>,
+    /// The failure's evidence, enqueued once the issue is recorded.
+    pub evidence: crate::evidence::Plan,
 }
 
 impl CreateDefect {
@@ -32,6 +34,7 @@ impl CreateDefect {
         self.ledger
             .record_issue(job.key, &job.owner, &record, chrono::Utc::now())
             .await?;
+        self.enqueue_evidence(job, &record.issue_key).await;
         let link_back = async {
             if let Some(url) = job.link {
                 self.link_back(job.key, &record.issue_key, url).await;
@@ -46,6 +49,28 @@ impl CreateDefect {
             issue: record,
             outcome,
         })
+    }
+
+    /// Queues the job's evidence for the issue and wakes the upload worker; the answer does
+    /// not wait for uploads. A queue failure is logged: the issue exists and must be answered.
+    async fn enqueue_evidence(&self, job: &Job<'_>, issue_key: &str) {
+        if job.evidence.is_empty() {
+            return;
+        }
+        match self
+            .ledger
+            .enqueue_evidence(&job.evidence.for_issue(issue_key), chrono::Utc::now())
+            .await
+        {
+            Ok(_) => {
+                if let Some(signal) = &self.evidence_signal {
+                    signal.wake();
+                }
+            }
+            Err(e) => {
+                tracing::error!(issue = %issue_key, error = %e, "could not queue the failure's evidence")
+            }
+        }
     }
 
     /// Upserts the remote link (idempotent by `globalId`); a failure is logged

@@ -32,6 +32,7 @@
 //! passed in is truncated), so an entry reads back identically whichever store
 //! holds it.
 
+pub mod evidence;
 mod postgres;
 mod sqlite;
 #[cfg(test)]
@@ -45,6 +46,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
 use crate::result_key::ResultKey;
+pub use evidence::{EvidenceKind, EvidenceRow, EvidenceState, NewEvidence};
 
 /// The port through which the service reads and writes the ledger.
 ///
@@ -143,6 +145,49 @@ pub trait Ledger: Send + Sync + 'static {
     /// Closes the pool cleanly, waiting for checked-out connections to be returned.
     /// Calls made after `close` fail with [`LedgerError::Store`].
     async fn close(&self);
+
+    /// Enqueues evidence rows; a row whose (issue, kind, source) is already queued is left
+    /// as it is. Returns how many rows were new.
+    async fn enqueue_evidence(
+        &self,
+        items: &[NewEvidence],
+        now: DateTime<Utc>,
+    ) -> Result<u64, LedgerError>;
+
+    /// Claims one row for `owner`: the oldest due `pending` row, or an `uploading` row claimed
+    /// longer than `stale_after` ago (its worker died; the upload may have happened). A
+    /// `summary` row is claimable only once every other row of its issue is settled.
+    /// State → `uploading`, attempts + 1. Of concurrent claimers exactly one gets a row.
+    async fn claim_evidence(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> Result<Option<EvidenceRow>, LedgerError>;
+
+    /// Settles a row `owner` holds as `done`, `skipped` or `failed`, with the size sent
+    /// (kept when `None`) and a note (why skipped or failed). [`LedgerError::ClaimLost`] if
+    /// `owner` no longer holds it.
+    async fn settle_evidence(
+        &self,
+        id: &str,
+        owner: &str,
+        state: EvidenceState,
+        size: Option<u64>,
+        note: Option<&str>,
+    ) -> Result<(), LedgerError>;
+
+    /// Puts a row `owner` holds back to `pending`, due at `not_before`, noting `error`.
+    async fn retry_evidence(
+        &self,
+        id: &str,
+        owner: &str,
+        error: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<(), LedgerError>;
+
+    /// Every evidence row of `issue_key`, in enqueue order.
+    async fn evidence_for_issue(&self, issue_key: &str) -> Result<Vec<EvidenceRow>, LedgerError>;
 }
 
 /// The answer to [`Ledger::claim`].

@@ -20,6 +20,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
+use super::evidence::{EvidenceRow, EvidenceState, NewEvidence};
 use super::{
     claim_with, held, sql, to_stored_precision, ClaimOutcome, ClaimStore, IssueRecord, Ledger,
     LedgerEntry, LedgerError, StoredRow,
@@ -285,4 +286,48 @@ impl Ledger for SqliteLedger {
     async fn close(&self) {
         self.pool.close().await;
     }
+
+    async fn enqueue_evidence(
+        &self,
+        items: &[NewEvidence],
+        now: DateTime<Utc>,
+    ) -> Result<u64, LedgerError> {
+        self.ev_enqueue(items, now).await
+    }
+
+    async fn claim_evidence(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> Result<Option<EvidenceRow>, LedgerError> {
+        self.ev_claim(owner, now, stale_after).await
+    }
+
+    async fn settle_evidence(
+        &self,
+        id: &str,
+        owner: &str,
+        state: EvidenceState,
+        size: Option<u64>,
+        note: Option<&str>,
+    ) -> Result<(), LedgerError> {
+        self.ev_settle(id, owner, state, size, note).await
+    }
+
+    async fn retry_evidence(
+        &self,
+        id: &str,
+        owner: &str,
+        error: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.ev_retry(id, owner, error, not_before).await
+    }
+
+    async fn evidence_for_issue(&self, issue_key: &str) -> Result<Vec<EvidenceRow>, LedgerError> {
+        self.ev_for_issue(issue_key).await
+    }
 }
+
+super::evidence::evidence_store!(SqliteLedger, SqliteRow, super::evidence::sql::CLAIM_SQLITE);

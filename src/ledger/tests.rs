@@ -81,6 +81,142 @@ async fn create(ledger: &Arc<dyn Ledger>, key: &ResultKey, project: &str, at: i6
         .unwrap();
 }
 
+// ---------------------------------------------------------------- the evidence queue
+
+fn evidence(issue: &str, kind: super::EvidenceKind, source: &str) -> super::NewEvidence {
+    super::NewEvidence {
+        issue_key: issue.to_owned(),
+        route: "shop".into(),
+        log_id: "log-1".into(),
+        kind,
+        source_id: source.to_owned(),
+        file_name: format!("{source}.bin"),
+        size_bytes: Some(10),
+        state: super::EvidenceState::Pending,
+        note: None,
+    }
+}
+
+async fn evidence_is_enqueued_once_and_settled_by_its_owner(ledger: Arc<dyn Ledger>) {
+    use super::{EvidenceKind as K, EvidenceState as S};
+    let items = vec![
+        evidence("SHOP-1", K::Screenshot, "s1"),
+        evidence("SHOP-1", K::RobotLog, "log-1"),
+        evidence("SHOP-1", K::Summary, "log-1"),
+    ];
+    assert_eq!(ledger.enqueue_evidence(&items, t(0)).await.unwrap(), 3);
+    assert_eq!(ledger.enqueue_evidence(&items, t(1)).await.unwrap(), 0);
+    let first = ledger
+        .claim_evidence("w1", t(2), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (first.kind, first.state, first.attempts),
+        (K::Screenshot, S::Uploading, 1)
+    );
+    assert!(matches!(
+        ledger
+            .settle_evidence(&first.id, "w2", S::Done, None, None)
+            .await,
+        Err(LedgerError::ClaimLost)
+    ));
+    ledger
+        .settle_evidence(&first.id, "w1", S::Done, Some(12), None)
+        .await
+        .unwrap();
+    let second = ledger
+        .claim_evidence("w1", t(3), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.kind, K::RobotLog);
+    // The summary waits while a file is in flight.
+    assert_eq!(
+        ledger.claim_evidence("w2", t(3), STALE).await.unwrap(),
+        None
+    );
+    ledger
+        .retry_evidence(&second.id, "w1", "HTTP 503", t(10))
+        .await
+        .unwrap();
+    // Not due before t(10); the summary still waits for it.
+    assert_eq!(
+        ledger.claim_evidence("w2", t(5), STALE).await.unwrap(),
+        None
+    );
+    let again = ledger
+        .claim_evidence("w2", t(10), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), (second.id.as_str(), 2));
+    ledger
+        .settle_evidence(&again.id, "w2", S::Skipped, None, Some("too big"))
+        .await
+        .unwrap();
+    let summary = ledger
+        .claim_evidence("w2", t(11), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.kind, K::Summary);
+    let rows = ledger.evidence_for_issue("SHOP-1").await.unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0].size_bytes, Some(12));
+    assert_eq!(rows[1].last_error.as_deref(), Some("too big"));
+}
+
+async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(ledger: Arc<dyn Ledger>) {
+    let items = vec![evidence("SHOP-2", super::EvidenceKind::Attachment, "a1")];
+    ledger.enqueue_evidence(&items, t(0)).await.unwrap();
+    let held = ledger
+        .claim_evidence("dead", t(1), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        ledger.claim_evidence("alive", t(30), STALE).await.unwrap(),
+        None
+    );
+    let taken = ledger
+        .claim_evidence("alive", t(100), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((taken.id.as_str(), taken.attempts), (held.id.as_str(), 2));
+    assert_eq!(taken.owner.as_deref(), Some("alive"));
+    // The dead worker can no longer settle it.
+    assert!(ledger
+        .settle_evidence(&held.id, "dead", super::EvidenceState::Done, None, None)
+        .await
+        .is_err());
+}
+
+async fn evidence_rows_are_claimed_once_across_replicas(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>) {
+    let items: Vec<_> = (0..20)
+        .map(|i| evidence("SHOP-3", super::EvidenceKind::Attachment, &format!("a{i}")))
+        .collect();
+    a.enqueue_evidence(&items, t(0)).await.unwrap();
+    let claim_all = |ledger: Arc<dyn Ledger>, owner: &'static str| async move {
+        let mut got = Vec::new();
+        while let Some(row) = ledger.claim_evidence(owner, t(1), STALE).await.unwrap() {
+            got.push(row.id);
+        }
+        got
+    };
+    let (x, y, z) = tokio::join!(
+        tokio::spawn(claim_all(a.clone(), "x")),
+        tokio::spawn(claim_all(b.clone(), "y")),
+        tokio::spawn(claim_all(b.clone(), "z")),
+    );
+    let mut all: Vec<String> = [x.unwrap(), y.unwrap(), z.unwrap()].concat();
+    assert_eq!(all.len(), 20);
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 20, "a row was claimed twice");
+}
+
 // ---------------------------------------------------------------- the suite
 
 async fn first_claim_wins(ledger: Arc<dyn Ledger>) {
@@ -684,9 +820,12 @@ suite! {
         mark_linked,
         latest_issue_for_test_case,
         recent_ordering_and_limit,
-        ping_then_close;
+        ping_then_close,
+        evidence_is_enqueued_once_and_settled_by_its_owner,
+        evidence_stuck_uploading_is_reclaimed_after_the_timeout;
     pair:
         two_replicas_one_winner_per_key,
+        evidence_rows_are_claimed_once_across_replicas,
 }
 
 // ---------------------------------------------------------------- store-specific

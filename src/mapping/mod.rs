@@ -7,6 +7,7 @@
 //! uses to encode a draft ([`text`], [`markdown`]).
 
 pub mod draft;
+pub mod evidence;
 pub mod failure;
 pub mod kpi;
 pub mod markdown;
@@ -19,6 +20,7 @@ pub mod text;
 mod tests;
 
 pub use draft::{FieldValue, IssueDraft};
+pub use evidence::EvidencePolicy;
 pub use failure::Failure;
 pub use kpi::{CountMode, KpiSpec};
 pub use project::ProjectMapping;

@@ -73,6 +73,8 @@ pub struct ProjectMapping {
     pub repeat: RepeatPolicy,
     /// What the dashboard's defect tile counts.
     pub kpis: KpiSpec,
+    /// Which evidence goes on the issue; `None` (no `[evidence]` table): none.
+    pub evidence: Option<super::EvidencePolicy>,
     templates: Environment<'static>,
     label_count: usize,
     priority_default: Option<String>,
@@ -143,6 +145,10 @@ impl ProjectMapping {
             invalid("jira.issue_type", "is empty".into())
         })?;
         let kpis = KpiSpec::parse(&file, raw.kpis)?;
+        let evidence = raw
+            .evidence
+            .map(|e| super::EvidencePolicy::compile(&file, e))
+            .transpose()?;
 
         let mut templates = Environment::new();
         templates.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -246,6 +252,7 @@ impl ProjectMapping {
             assignee: raw.jira.assignee,
             repeat,
             kpis,
+            evidence,
             templates,
             label_count,
             priority_default: raw.issue.priority.default,

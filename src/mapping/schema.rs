@@ -23,6 +23,22 @@ pub struct RawMapping {
     /// What a new failure of a test case that already has an issue does.
     #[serde(default)]
     pub repeat: RawRepeat,
+    /// Which evidence goes on the issue as attachments; absent: none.
+    pub evidence: Option<RawEvidence>,
+}
+
+/// `[evidence]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEvidence {
+    /// Kinds to attach: `screenshots`, `robot_log`, `attachments`; default: all three.
+    pub kinds: Option<Vec<String>>,
+    /// Largest file attached, in bytes; default 50 MiB.
+    pub max_file_bytes: Option<u64>,
+    /// Most bytes attached to one issue in total; default 200 MiB.
+    pub max_total_bytes: Option<u64>,
+    /// Text put in front of every file name, e.g. `tm-`; default none.
+    pub file_prefix: Option<String>,
 }
 
 /// `[repeat]`

@@ -69,6 +69,22 @@ const GET_ROBOT_LOGS: Call = Call {
     name: "GET testcaselogs robotlogs info",
     scope: "TM.TestExecutions.Read",
 };
+const GET_SCREENSHOT: Call = Call {
+    name: "GET assertion screenshot",
+    scope: "TM.TestExecutions.Read",
+};
+const GET_ROBOT_LOG_FILE: Call = Call {
+    name: "GET testcaselogs logs",
+    scope: "TM.TestExecutions.Read",
+};
+const GET_ATTACHMENT: Call = Call {
+    name: "GET attachments download",
+    scope: "TM.Attachments.Read",
+};
+const LIST_ATTACHMENTS: Call = Call {
+    name: "GET attachments of a test case log",
+    scope: "TM.Attachments.Read",
+};
 const GET_PROJECT_BY_PREFIX: Call = Call {
     name: "GET projects prefix",
     scope: "TM.Projects.Read",
@@ -406,8 +422,139 @@ impl TestManagerClient {
     }
 }
 
+impl TestManagerClient {
+    /// Like [`Self::get`], but hands out the successful response unread, so
+    /// its body can be streamed. Retries happen only before the body starts.
+    async fn open(
+        &self,
+        call: Call,
+        url: Url,
+        timeout: std::time::Duration,
+    ) -> Result<Option<reqwest::Response>, TestManagerError> {
+        let mut renewed = false;
+        let mut attempts = self.outbound.start();
+        loop {
+            let token = self.tokens.token().await?;
+            attempts.begin();
+            let sent = {
+                let _permit = self.outbound.permit().await;
+                self.http
+                    .get(url.clone())
+                    .bearer_auth(token.expose())
+                    .header(ACCEPT, "*/*")
+                    .timeout(timeout)
+                    .send()
+                    .await
+            };
+            let response = match sent {
+                Ok(r) => r,
+                Err(e) => {
+                    let error = TestManagerError::transport(call.name, e);
+                    if error.is_transient()
+                        && attempts.wait_to_retry(call.name, Hints::default()).await
+                    {
+                        continue;
+                    }
+                    return Err(error);
+                }
+            };
+            let status = response.status();
+            if status.is_success() {
+                return Ok(Some(response));
+            }
+            let hints = crate::outbound::hints(response.headers());
+            let body = response.bytes().await.unwrap_or_default();
+            if status == StatusCode::UNAUTHORIZED && !renewed {
+                self.tokens.invalidate(&token).await;
+                renewed = true;
+                continue;
+            }
+            let error = match status {
+                StatusCode::NOT_FOUND => return Ok(None),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+                    return Err(self.refused(call, &url, status, &body))
+                }
+                s => TestManagerError::upstream(call.name, s, &body),
+            };
+            if error.is_transient() && attempts.wait_to_retry(call.name, hints).await {
+                continue;
+            }
+            return Err(error);
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl TestManager for TestManagerClient {
+    async fn download(
+        &self,
+        project_id: Uuid,
+        artifact: &super::Artifact,
+        timeout: std::time::Duration,
+    ) -> Result<Option<super::Download>, TestManagerError> {
+        use futures::TryStreamExt;
+        let (call, url) = match artifact {
+            super::Artifact::Screenshot {
+                log_id,
+                assertion_id,
+            } => (
+                GET_SCREENSHOT,
+                self.project_url(
+                    project_id,
+                    &[
+                        "testcaselogartifacts",
+                        log_id,
+                        "assertions",
+                        assertion_id,
+                        "downloadscreenshot",
+                    ],
+                )?,
+            ),
+            super::Artifact::RobotLog { log_id } => (
+                GET_ROBOT_LOG_FILE,
+                self.project_url(project_id, &["testcaselogs", log_id, "logs"])?,
+            ),
+            super::Artifact::Attachment { id } => (
+                GET_ATTACHMENT,
+                self.project_url(project_id, &["attachments", id, "download"])?,
+            ),
+        };
+        let Some(response) = self.open(call, url, timeout).await? else {
+            return Ok(None);
+        };
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(Some(super::Download {
+            length: response.content_length(),
+            content_type,
+            body: Box::pin(response.bytes_stream().map_err(std::io::Error::other)),
+        }))
+    }
+
+    async fn log_attachments(
+        &self,
+        project_id: Uuid,
+        log_id: &str,
+    ) -> Result<Vec<super::LogAttachment>, TestManagerError> {
+        let url = self.project_url(project_id, &["attachments", "testCaseLog", log_id, "all"])?;
+        let Some(body) = self.get(LIST_ATTACHMENTS, url, JSON).await? else {
+            return Ok(Vec::new());
+        };
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Vec::new());
+        }
+        let value: serde_json::Value = decode(LIST_ATTACHMENTS.name, &body)?;
+        match value {
+            serde_json::Value::Null => Ok(Vec::new()),
+            serde_json::Value::Array(_) => decode_value(LIST_ATTACHMENTS.name, value),
+            _ => decode_value::<Paged<super::LogAttachment>>(LIST_ATTACHMENTS.name, value)
+                .map(|p| p.data),
+        }
+    }
+
     async fn fetch_failure(
         &self,
         project_id: Uuid,

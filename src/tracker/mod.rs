@@ -72,6 +72,24 @@ pub struct TargetProblem {
     pub message: String,
 }
 
+/// A file already on an issue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedFile {
+    /// File name.
+    pub name: String,
+    /// Size in bytes, when Jira said.
+    pub size: Option<u64>,
+}
+
+/// How an upload ended, when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadOutcome {
+    /// Jira answered 2xx: the file is on the issue (the answer's body is not needed).
+    Attached,
+    /// Jira refused the file as too large (413); not worth retrying.
+    TooLarge(String),
+}
+
 /// Why a tracker call failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TrackerError {
@@ -199,4 +217,27 @@ pub trait DefectTracker: Send + Sync + 'static {
 
     /// The URL of the tracker's own issue search for `jql`, for people to open.
     fn search_url(&self, jql: &str) -> String;
+
+    /// Streams `body` (`length` bytes when known) to the issue as the attachment
+    /// `file_name`. Not idempotent and sent once: a lost answer may leave the file in place
+    /// (check [`Self::attachments`] before trying again). `timeout` bounds the upload.
+    async fn attach_file(
+        &self,
+        _issue_key: &str,
+        _file_name: &str,
+        _length: Option<u64>,
+        _body: crate::testmanager::ByteStream,
+        _timeout: std::time::Duration,
+    ) -> Result<UploadOutcome, TrackerError> {
+        Err(TrackerError::Rejected {
+            call: "add an attachment",
+            status: 501,
+            detail: "this tracker takes no attachments".into(),
+        })
+    }
+
+    /// The files attached to the issue.
+    async fn attachments(&self, _issue_key: &str) -> Result<Vec<AttachedFile>, TrackerError> {
+        Ok(Vec::new())
+    }
 }

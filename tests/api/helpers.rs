@@ -154,6 +154,55 @@ impl FakeTestManager {
         .await;
     }
 
+    /// Serves evidence of `seeded`'s log: every failed assertion's screenshot, the robot log
+    /// and the listed attachments `(id, file name, bytes)`.
+    pub async fn seed_evidence(
+        &self,
+        seeded: &SeededResult,
+        screenshot: &[u8],
+        robot_log: &[u8],
+        attachments: &[(&str, &str, Vec<u8>)],
+    ) {
+        Mock::given(method("GET"))
+            .and(path_regex(format!(
+                "^{}$",
+                Self::api(&format!(
+                    "testcaselogartifacts/{}/assertions/[^/]+/downloadscreenshot",
+                    seeded.log_id
+                ))
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(screenshot.to_vec(), "image/png"))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(Self::api(&format!(
+                "testcaselogs/{}/logs",
+                seeded.log_id
+            ))))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(robot_log.to_vec(), "text/plain"))
+            .mount(&self.server)
+            .await;
+        let listed: Vec<Value> = attachments
+            .iter()
+            .map(|(id, name, bytes)| json!({"id": id, "fileName": name, "size": bytes.len()}))
+            .collect();
+        self.get(
+            &format!("attachments/testCaseLog/{}/all", seeded.log_id),
+            json!(listed),
+        )
+        .await;
+        for (id, _, bytes) in attachments {
+            Mock::given(method("GET"))
+                .and(path(Self::api(&format!("attachments/{id}/download"))))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_raw(bytes.clone(), "application/octet-stream"),
+                )
+                .mount(&self.server)
+                .await;
+        }
+    }
+
     async fn get(&self, suffix: &str, body: Value) {
         Mock::given(method("GET"))
             .and(path(Self::api(suffix)))
@@ -175,6 +224,8 @@ pub struct FakeIssue {
     pub done: bool,
     /// Comment bodies received.
     pub comments: Vec<Value>,
+    /// Attachments received: file name and bytes.
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 /// Faults and quirks the fake Jira shows, changeable while a test runs.
@@ -188,6 +239,10 @@ pub struct Behaviour {
     pub slow_creates: u32,
     /// Delay of a slow create's answer.
     pub slow_create_delay: std::time::Duration,
+    /// Uploads are received and stored, then answered only after this delay.
+    pub slow_upload_delay: std::time::Duration,
+    /// Files larger than this many bytes are refused with 413 (Jira's attachment limit).
+    pub attachment_limit: Option<usize>,
 }
 
 /// Fake Jira of either flavour. Creates are stateful (keys SHOP-1, SHOP-2, …)
@@ -235,6 +290,7 @@ impl Respond for CreateResponder {
             created: std::time::Instant::now(),
             done: false,
             comments: Vec::new(),
+            attachments: Vec::new(),
         });
         let mut behaviour = self.behaviour.lock().unwrap();
         if behaviour.fail_after_create > 0 {
@@ -302,9 +358,64 @@ fn issue_json(issue: &FakeIssue) -> Value {
         "fields": {
             "summary": issue.body["fields"]["summary"],
             "status": {"name": status, "statusCategory": {"key": category, "name": status}},
-            "priority": {"name": issue.body["fields"]["priority"]["name"].as_str().unwrap_or("Medium")}
+            "priority": {"name": issue.body["fields"]["priority"]["name"].as_str().unwrap_or("Medium")},
+            "attachment": issue.attachments.iter().enumerate().map(|(i, (name, bytes))| json!({
+                "id": format!("{}", 30000 + i), "filename": name, "size": bytes.len(),
+                "author": {"accountId": "5b10", "displayName": "Bridge"}
+            })).collect::<Vec<_>>()
         }
     })
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone)]
+pub struct FormPart {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    if from > haystack.len() {
+        return None;
+    }
+    haystack[from..]
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// Parses a `multipart/form-data` request body (binary-safe), or `None` if malformed.
+pub fn parse_multipart(request: &Request) -> Option<Vec<FormPart>> {
+    let content_type = request.headers.get("content-type")?.to_str().ok()?;
+    let boundary = content_type.split("boundary=").nth(1)?.trim_matches('"');
+    let delimiter = format!("--{boundary}").into_bytes();
+    let body = &request.body;
+    let mut parts = Vec::new();
+    let mut at = find(body, &delimiter, 0)? + delimiter.len();
+    loop {
+        if body[at..].starts_with(b"--") {
+            return Some(parts);
+        }
+        let head_start = at + 2;
+        let head_end = find(body, b"\r\n\r\n", head_start)?;
+        let head = String::from_utf8_lossy(&body[head_start..head_end]).to_string();
+        let next = find(body, &delimiter, head_end + 4)?;
+        let bytes = body[head_end + 4..next - 2].to_vec();
+        let attr = |key: &str| {
+            head.split(';')
+                .map(str::trim)
+                .find_map(|kv| kv.strip_prefix(&format!("{key}=\"")))
+                .and_then(|v| v.split('"').next())
+                .map(str::to_owned)
+        };
+        parts.push(FormPart {
+            name: attr("name")?,
+            file_name: attr("filename"),
+            bytes,
+        });
+        at = next + delimiter.len();
+    }
 }
 
 /// Finds the issue named in the path (`…/issue/{key}[/…]`) and applies `f`, or answers 404 like Jira.
@@ -395,6 +506,52 @@ impl FakeJira {
                     issue.comments.push(body["body"].clone());
                     ResponseTemplate::new(201)
                         .set_body_json(json!({"id": "20001", "body": body["body"]}))
+                })
+            })
+            .mount(&server)
+            .await;
+        let known = issues.clone();
+        let quirks = behaviour.clone();
+        let base = server.uri();
+        Mock::given(method("POST"))
+            .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+/attachments$")))
+            .respond_with(move |request: &Request| {
+                let (delay, limit) = {
+                    let b = quirks.lock().unwrap();
+                    (b.slow_upload_delay, b.attachment_limit)
+                };
+                with_issue(&known, request, |issue, request| {
+                    let no_check = request
+                        .headers
+                        .get("x-atlassian-token")
+                        .and_then(|v| v.to_str().ok())
+                        == Some("no-check");
+                    if !no_check {
+                        return ResponseTemplate::new(403).set_body_string("XSRF check failed");
+                    }
+                    let Some(parts) = parse_multipart(request) else {
+                        return ResponseTemplate::new(400).set_body_json(json!({"errorMessages": ["bad multipart"]}));
+                    };
+                    let Some(file) = parts.into_iter().find(|p| p.name == "file") else {
+                        return ResponseTemplate::new(400).set_body_json(json!({"errorMessages": ["no file field"]}));
+                    };
+                    if limit.is_some_and(|l| file.bytes.len() > l) {
+                        return ResponseTemplate::new(413).set_body_json(json!({"errorMessages": ["The file is too large: the attachment size limit is exceeded."], "errors": {}}));
+                    }
+                    let name = file.file_name.clone().unwrap_or_default();
+                    let id = 30000 + issue.attachments.len();
+                    let size = file.bytes.len();
+                    issue.attachments.push((name.clone(), file.bytes));
+                    // Jira Cloud's answer: author has accountId, no name.
+                    ResponseTemplate::new(200)
+                        .set_body_json(json!([{
+                            "self": format!("{base}/rest/api/3/attachment/{id}"), "id": format!("{id}"),
+                            "filename": name, "size": size, "mimeType": "application/octet-stream",
+                            "created": "2026-11-27T02:02:00.000+0000",
+                            "author": {"accountId": "5b10", "accountType": "atlassian", "displayName": "Bridge", "active": true},
+                            "content": format!("{base}/rest/api/3/attachment/content/{id}")
+                        }]))
+                        .set_delay(delay)
                 })
             })
             .mount(&server)
@@ -539,6 +696,7 @@ impl FakeJira {
             created: std::time::Instant::now(),
             done: false,
             comments: Vec::new(),
+            attachments: Vec::new(),
         });
         key
     }
@@ -601,6 +759,8 @@ pub struct TestApp {
     pub jira: FakeJira,
     pub tm: FakeTestManager,
     pub client: reqwest::Client,
+    /// Stops (or wakes) the bridge's evidence worker.
+    pub evidence: Arc<tm_defect_bridge::evidence::worker::Signal>,
     _dir: tempfile::TempDir,
 }
 
@@ -693,6 +853,10 @@ pub fn settings(
             total_budget_ms: 10_000,
             ..Default::default()
         },
+        evidence: tm_defect_bridge::config::EvidenceSettings {
+            poll_interval_ms: 100,
+            ..Default::default()
+        },
     }
 }
 
@@ -722,12 +886,13 @@ pub async fn spawn_app_tweaked(
     let mut settings = settings(&jira, &tm, mappings, options.flavour, store);
     settings.kpis = options.kpis;
     tweak(&mut settings, &tm);
-    let address = start_bridge(settings).await;
+    let (address, evidence) = start_bridge_with_signal(settings).await;
     TestApp {
         address,
         jira,
         tm,
         client: reqwest::Client::new(),
+        evidence,
         _dir: dir,
     }
 }
@@ -739,10 +904,18 @@ pub fn sqlite_store(dir: &tempfile::TempDir) -> String {
 
 /// Builds and starts a bridge; returns its base address.
 pub async fn start_bridge(settings: Settings) -> String {
+    start_bridge_with_signal(settings).await.0
+}
+
+/// Like `start_bridge`, also handing out the evidence worker's signal (to stop it).
+pub async fn start_bridge_with_signal(
+    settings: Settings,
+) -> (String, Arc<tm_defect_bridge::evidence::worker::Signal>) {
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let signal = app.evidence_signal();
     tokio::spawn(app.run_until_stopped());
-    address
+    (address, signal)
 }
 
 /// A PostgreSQL store URL in a fresh schema when `DATABASE_URL` is set; says so when it is not.

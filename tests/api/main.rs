@@ -5,6 +5,7 @@ mod bad_input;
 mod cli;
 mod create_defect;
 mod deploy;
+mod evidence;
 mod exactly_once;
 mod faults;
 mod helpers;

@@ -171,6 +171,92 @@ impl DefectTracker for JiraTracker {
         Ok(found.into_ref(url))
     }
 
+    async fn attach_file(
+        &self,
+        issue_key: &str,
+        file_name: &str,
+        length: Option<u64>,
+        body: crate::testmanager::ByteStream,
+        timeout: Duration,
+    ) -> Result<crate::tracker::UploadOutcome, TrackerError> {
+        let stream = reqwest::Body::wrap_stream(body);
+        let part = match length {
+            Some(n) => reqwest::multipart::Part::stream_with_length(stream, n),
+            None => reqwest::multipart::Part::stream(stream),
+        }
+        .file_name(file_name.to_owned())
+        .mime_str("application/octet-stream")
+        .map_err(|e| TrackerError::Rejected {
+            call: "add an attachment",
+            status: 400,
+            detail: e.to_string(),
+        })?;
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let request = self
+            .request(reqwest::Method::POST, &["issue", issue_key, "attachments"])
+            .header("X-Atlassian-Token", "no-check")
+            .timeout(timeout)
+            .multipart(form);
+        // A 2xx is the file on the issue, whatever the answer's shape (Cloud's has
+        // `author.accountId` and no `author.name`): the body is not parsed.
+        match send(
+            &self.outbound,
+            "add an attachment",
+            Effect::Creates,
+            request,
+        )
+        .await
+        {
+            Ok(_) => Ok(crate::tracker::UploadOutcome::Attached),
+            Err(TrackerError::Rejected {
+                status: 413,
+                detail,
+                ..
+            }) => Ok(crate::tracker::UploadOutcome::TooLarge(detail)),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn attachments(
+        &self,
+        issue_key: &str,
+    ) -> Result<Vec<crate::tracker::AttachedFile>, TrackerError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            fields: Fields,
+        }
+        #[derive(Default, serde::Deserialize)]
+        struct Fields {
+            #[serde(default)]
+            attachment: Option<Vec<Attachment>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Attachment {
+            filename: String,
+            #[serde(default)]
+            size: Option<u64>,
+        }
+        let answer: Answer = send_json(
+            &self.outbound,
+            "list attachments",
+            Effect::Idempotent,
+            self.request(reqwest::Method::GET, &["issue", issue_key])
+                .query(&[("fields", "attachment")]),
+        )
+        .await?;
+        Ok(answer
+            .fields
+            .attachment
+            .unwrap_or_default()
+            .into_iter()
+            .map(|a| crate::tracker::AttachedFile {
+                name: a.filename,
+                size: a.size,
+            })
+            .collect())
+    }
+
     async fn add_comment(&self, issue_key: &str, markdown: &str) -> Result<(), TrackerError> {
         let body =
             serde_json::json!({ "body": body::rich_text(self.connection.flavour(), markdown) });

@@ -1,0 +1,423 @@
+//! The evidence upload worker: one per process, several per database are safe.
+//!
+//! Claims one queued row at a time (the ledger guarantees no two workers hold the same row),
+//! streams the file from Test Manager to Jira in the chunks the connections deliver, and
+//! settles the row. Failures are retried with the outbound policy's backoff until
+//! `evidence.max_attempts`, then reported (`failed`) in the summary comment, the log and the
+//! `bridge_evidence_total` metric. A row that may already have been uploaded (a retry, or an
+//! upload whose worker died) is first looked for on the issue: same name and size → done.
+
+use super::{enabled, human_bytes};
+use crate::config::EvidenceSettings;
+use crate::ledger::{EvidenceKind, EvidenceRow, EvidenceState, Ledger, NewEvidence};
+use crate::mapping::{EvidencePolicy, ProjectsHandle};
+use crate::outbound::RetryPolicy;
+use crate::testmanager::{Artifact, ByteStream, TestManager};
+use crate::tracker::{DefectTracker, UploadOutcome};
+use futures::StreamExt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Wakes the worker (new rows) and stops it (shutdown).
+#[derive(Debug, Default)]
+pub struct Signal {
+    wake: Notify,
+    stop: Notify,
+    stopped: AtomicBool,
+}
+
+impl Signal {
+    /// New rows are queued: look now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stop: an upload in progress is abandoned and its row put back to pending.
+    pub fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        self.stop.notify_waiters();
+        self.wake.notify_one();
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+}
+
+/// The worker and its ports.
+pub struct EvidenceWorker {
+    /// The queue.
+    pub ledger: Arc<dyn Ledger>,
+    /// Where files come from.
+    pub testmanager: Arc<dyn TestManager>,
+    /// Where files go.
+    pub tracker: Arc<dyn DefectTracker>,
+    /// The mappings in force (rules are read when a row is processed).
+    pub projects: ProjectsHandle,
+    /// `[evidence]` of `bridge.toml`.
+    pub settings: EvidenceSettings,
+    /// Backoff between tries of one file.
+    pub retry: RetryPolicy,
+    /// Wake-up and stop.
+    pub signal: Arc<Signal>,
+}
+
+/// How one row ended this time.
+enum Settle {
+    Done(Option<u64>),
+    Skipped(String),
+    Retry(String),
+}
+
+impl EvidenceWorker {
+    /// Runs until [`Signal::stop`].
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.run())
+    }
+
+    async fn run(self) {
+        let owner = format!("evidence-{}", uuid::Uuid::new_v4().simple());
+        let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
+        let stale = Duration::from_secs(self.settings.stale_after_secs);
+        while !self.signal.is_stopped() {
+            match self
+                .ledger
+                .claim_evidence(&owner, chrono::Utc::now(), stale)
+                .await
+            {
+                Ok(Some(row)) => {
+                    tokio::select! {
+                        () = self.process(&owner, row.clone()) => {}
+                        () = self.signal.stop.notified() => {
+                            tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
+                            let _ = self.ledger.retry_evidence(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now()).await;
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the evidence queue"),
+            }
+            tokio::select! {
+                () = self.signal.wake.notified() => {}
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    async fn process(&self, owner: &str, row: EvidenceRow) {
+        let outcome = self.attempt(&row).await;
+        let (state, size, note) = match outcome {
+            Settle::Done(size) => (EvidenceState::Done, size, None),
+            Settle::Skipped(why) => {
+                tracing::info!(issue = %row.issue_key, file = %row.file_name, reason = %why, "evidence skipped");
+                (EvidenceState::Skipped, None, Some(why))
+            }
+            Settle::Retry(error) if row.attempts < self.settings.max_attempts.max(1) => {
+                let delay = self.retry.backoff(row.attempts);
+                tracing::warn!(issue = %row.issue_key, file = %row.file_name, attempt = row.attempts, %error, delay_ms = delay.as_millis() as u64, "evidence upload failed; will retry");
+                metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => "retried").increment(1);
+                let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                if let Err(e) = self.ledger.retry_evidence(&row.id, owner, &error, at).await {
+                    tracing::warn!(error = %e, "could not requeue the evidence row");
+                }
+                return;
+            }
+            Settle::Retry(error) => {
+                tracing::error!(issue = %row.issue_key, file = %row.file_name, attempts = row.attempts, %error, "evidence upload failed for good; reported on the issue");
+                (EvidenceState::Failed, None, Some(error))
+            }
+        };
+        metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => state.as_str()).increment(1);
+        if let Err(e) = self
+            .ledger
+            .settle_evidence(&row.id, owner, state, size, note.as_deref())
+            .await
+        {
+            tracing::warn!(error = %e, issue = %row.issue_key, "could not settle the evidence row");
+        }
+    }
+
+    fn policy(&self, row: &EvidenceRow) -> Result<(uuid::Uuid, EvidencePolicy), String> {
+        let projects = self.projects.current();
+        let mapping = projects
+            .by_route(&row.route)
+            .ok_or_else(|| format!("the mapping for route `{}` is gone", row.route))?;
+        let policy = mapping
+            .evidence
+            .clone()
+            .ok_or_else(|| "the mapping no longer attaches evidence".to_owned())?;
+        Ok((mapping.project_id, policy))
+    }
+
+    async fn attempt(&self, row: &EvidenceRow) -> Settle {
+        let (project_id, policy) = match self.policy(row) {
+            Ok(found) => found,
+            Err(why) => return Settle::Skipped(why),
+        };
+        if !enabled(&policy, row.kind) {
+            return Settle::Skipped("this kind of evidence is not attached by the mapping".into());
+        }
+        match row.kind {
+            EvidenceKind::AttachmentIndex => self.index(project_id, &policy, row).await,
+            EvidenceKind::Summary => self.summary(row).await,
+            EvidenceKind::Screenshot | EvidenceKind::RobotLog | EvidenceKind::Attachment => {
+                self.upload(project_id, &policy, row).await
+            }
+        }
+    }
+
+    /// Lists the log's attachments and enqueues one row each.
+    async fn index(
+        &self,
+        project_id: uuid::Uuid,
+        policy: &EvidencePolicy,
+        row: &EvidenceRow,
+    ) -> Settle {
+        let listed = match self
+            .testmanager
+            .log_attachments(project_id, &row.log_id)
+            .await
+        {
+            Ok(listed) => listed,
+            Err(e) => return Settle::Retry(e.to_string()),
+        };
+        let mut seen = std::collections::HashSet::new();
+        let items: Vec<NewEvidence> = listed
+            .into_iter()
+            .map(|a| {
+                let base = a
+                    .file_name
+                    .clone()
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| format!("attachment-{}", a.id));
+                let mut name = policy.file_name(&base);
+                if !seen.insert(name.clone()) {
+                    name = policy.file_name(&format!("{}-{base}", a.id));
+                }
+                let (state, note) = match a.size {
+                    Some(size) if size > policy.max_file_bytes => (
+                        EvidenceState::Skipped,
+                        Some(super::too_large(size, policy.max_file_bytes)),
+                    ),
+                    _ => (EvidenceState::Pending, None),
+                };
+                NewEvidence {
+                    issue_key: row.issue_key.clone(),
+                    route: row.route.clone(),
+                    log_id: row.log_id.clone(),
+                    kind: EvidenceKind::Attachment,
+                    source_id: a.id,
+                    file_name: name,
+                    size_bytes: a.size,
+                    state,
+                    note,
+                }
+            })
+            .collect();
+        match self
+            .ledger
+            .enqueue_evidence(&items, chrono::Utc::now())
+            .await
+        {
+            Ok(_) => Settle::Done(None),
+            Err(e) => Settle::Retry(e.to_string()),
+        }
+    }
+
+    /// Streams one file from Test Manager to the issue.
+    async fn upload(
+        &self,
+        project_id: uuid::Uuid,
+        policy: &EvidencePolicy,
+        row: &EvidenceRow,
+    ) -> Settle {
+        // A previous try may have reached Jira with its answer lost, or its worker died.
+        if row.attempts > 1 {
+            match self.tracker.attachments(&row.issue_key).await {
+                Ok(files) => {
+                    if let Some(found) = files.iter().find(|f| {
+                        f.name == row.file_name
+                            && (row.size_bytes.is_none()
+                                || f.size.is_none()
+                                || f.size == row.size_bytes)
+                    }) {
+                        tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence already on the issue; not uploading it again");
+                        return Settle::Done(found.size);
+                    }
+                }
+                Err(e) => {
+                    return Settle::Retry(format!("cannot check the issue's attachments: {e}"))
+                }
+            }
+        }
+        let attached = match self.ledger.evidence_for_issue(&row.issue_key).await {
+            Ok(rows) => rows
+                .iter()
+                .filter(|r| r.state == EvidenceState::Done && r.kind.is_file() && r.id != row.id)
+                .filter_map(|r| r.size_bytes)
+                .sum::<u64>(),
+            Err(e) => return Settle::Retry(e.to_string()),
+        };
+        let room = policy.max_total_bytes.saturating_sub(attached);
+        let total_note = || {
+            format!(
+                "attaching it would pass the mapping's limit of {} per issue",
+                human_bytes(policy.max_total_bytes)
+            )
+        };
+        if row.size_bytes.is_some_and(|s| s > room) {
+            return Settle::Skipped(total_note());
+        }
+        let artifact = match row.kind {
+            EvidenceKind::Screenshot => Artifact::Screenshot {
+                log_id: row.log_id.clone(),
+                assertion_id: row.source_id.clone(),
+            },
+            EvidenceKind::RobotLog => Artifact::RobotLog {
+                log_id: row.source_id.clone(),
+            },
+            _ => Artifact::Attachment {
+                id: row.source_id.clone(),
+            },
+        };
+        let timeout = Duration::from_secs(self.settings.transfer_timeout_secs.max(1));
+        let download = match self
+            .testmanager
+            .download(project_id, &artifact, timeout)
+            .await
+        {
+            Ok(Some(d)) => d,
+            Ok(None) => return Settle::Skipped("Test Manager has no such file (404)".into()),
+            Err(e) => return Settle::Retry(e.to_string()),
+        };
+        if let Some(length) = download.length {
+            if length > policy.max_file_bytes {
+                return Settle::Skipped(super::too_large(length, policy.max_file_bytes));
+            }
+            if length > room {
+                return Settle::Skipped(total_note());
+            }
+        }
+        let limit = policy.max_file_bytes.min(room);
+        let (body, meter) = metered(download.body, limit);
+        match self
+            .tracker
+            .attach_file(
+                &row.issue_key,
+                &row.file_name,
+                download.length,
+                body,
+                timeout,
+            )
+            .await
+        {
+            Ok(UploadOutcome::Attached) => Settle::Done(Some(meter.sent.load(Ordering::SeqCst))),
+            Ok(UploadOutcome::TooLarge(detail)) => {
+                Settle::Skipped(format!("Jira refused it as too large (413): {detail}"))
+            }
+            Err(_) if meter.over.load(Ordering::SeqCst) => {
+                if limit == policy.max_file_bytes {
+                    Settle::Skipped(format!(
+                        "larger than the mapping's limit of {} per file",
+                        human_bytes(policy.max_file_bytes)
+                    ))
+                } else {
+                    Settle::Skipped(total_note())
+                }
+            }
+            Err(e) => Settle::Retry(e.to_string()),
+        }
+    }
+
+    /// Once every file of the issue is settled: one comment listing this failure's evidence.
+    async fn summary(&self, row: &EvidenceRow) -> Settle {
+        let rows = match self.ledger.evidence_for_issue(&row.issue_key).await {
+            Ok(rows) => rows,
+            Err(e) => return Settle::Retry(e.to_string()),
+        };
+        let files: Vec<&EvidenceRow> = rows
+            .iter()
+            .filter(|r| r.log_id == row.log_id && r.kind.is_file())
+            .collect();
+        if files.is_empty() {
+            return Settle::Done(None);
+        }
+        match self
+            .tracker
+            .add_comment(&row.issue_key, &summary_markdown(&files))
+            .await
+        {
+            Ok(()) => Settle::Done(None),
+            Err(e) => Settle::Retry(e.to_string()),
+        }
+    }
+}
+
+/// The summary comment: attached, skipped (why), failed (last error).
+pub fn summary_markdown(files: &[&EvidenceRow]) -> String {
+    let describe = |r: &EvidenceRow| {
+        let kind = match r.kind {
+            EvidenceKind::Screenshot => "screenshot",
+            EvidenceKind::RobotLog => "robot log",
+            _ => "attachment",
+        };
+        match r.size_bytes {
+            Some(size) => format!("`{}` ({kind}, {})", r.file_name, human_bytes(size)),
+            None => format!("`{}` ({kind})", r.file_name),
+        }
+    };
+    let mut text = String::from("**Evidence from Test Manager**\n");
+    let section = |text: &mut String, title: &str, state: EvidenceState, why: bool| {
+        let chosen: Vec<&&EvidenceRow> = files.iter().filter(|r| r.state == state).collect();
+        if chosen.is_empty() {
+            return;
+        }
+        text.push_str(&format!("\n{title}:\n\n"));
+        for r in chosen {
+            let reason = match (&r.last_error, why) {
+                (Some(e), true) => format!(" — {}", crate::mapping::text::one_line(e)),
+                _ => String::new(),
+            };
+            text.push_str(&format!("- {}{reason}\n", describe(r)));
+        }
+    };
+    section(&mut text, "Attached", EvidenceState::Done, false);
+    section(&mut text, "Skipped", EvidenceState::Skipped, true);
+    section(
+        &mut text,
+        "Failed after several tries",
+        EvidenceState::Failed,
+        true,
+    );
+    text
+}
+
+/// Bytes counted as they pass, and whether the limit was passed.
+#[derive(Debug, Default)]
+struct Meter {
+    sent: AtomicU64,
+    over: AtomicBool,
+}
+
+/// `body`, ending in an error as soon as more than `limit` bytes have passed.
+fn metered(body: ByteStream, limit: u64) -> (ByteStream, Arc<Meter>) {
+    let meter = Arc::new(Meter::default());
+    let counting = meter.clone();
+    let stream = body.map(move |chunk| {
+        let chunk = chunk?;
+        let total = counting
+            .sent
+            .fetch_add(chunk.len() as u64, Ordering::SeqCst)
+            + chunk.len() as u64;
+        if total > limit {
+            counting.over.store(true, Ordering::SeqCst);
+            return Err(std::io::Error::other("file is over the size limit"));
+        }
+        Ok(chunk)
+    });
+    (Box::pin(stream), meter)
+}

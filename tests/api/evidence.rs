@@ -1,0 +1,287 @@
+//! Evidence on the issue: screenshots, robot logs and attachments streamed from the fake
+//! Test Manager to the fake Jira (which answers uploads the way Jira Cloud does).
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use tm_defect_bridge::config::JiraFlavour;
+
+fn mapping(evidence: &str) -> String {
+    format!("{MAPPING}\n[evidence]\n{evidence}\n")
+}
+
+/// Bytes that differ at every position (so a dropped or doubled chunk shows).
+fn bytes(n: usize, seed: u8) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i as u32).wrapping_mul(2_654_435_761).to_le_bytes()[i % 4] ^ seed)
+        .collect()
+}
+
+async fn until<F: Fn() -> bool>(what: &str, limit: Duration, f: F) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn comments_text(jira: &FakeJira) -> String {
+    jira.issues()
+        .iter()
+        .flat_map(|i| i.comments.iter().map(Value::to_string))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn uploads(jira: &FakeJira) -> Vec<wiremock::Request> {
+    jira.received("POST", "/attachments").await
+}
+
+#[tokio::test]
+async fn every_kind_of_evidence_arrives_byte_for_byte() {
+    every_kind_arrives(JiraFlavour::Cloud).await;
+}
+
+#[tokio::test]
+async fn every_kind_of_evidence_arrives_byte_for_byte_on_data_center() {
+    every_kind_arrives(JiraFlavour::DataCenter).await;
+}
+
+async fn every_kind_arrives(flavour: JiraFlavour) {
+    let app = spawn_app_with(AppOptions {
+        flavour,
+        mapping: mapping("file_prefix = \"tm-\""),
+        ..Default::default()
+    })
+    .await;
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    let screenshot = bytes(1234, 1);
+    let robot_log = bytes(300_000, 2);
+    let report = bytes(50_000, 3);
+    let note = b"tiny".to_vec();
+    app.tm
+        .seed_evidence(
+            &seeded,
+            &screenshot,
+            &robot_log,
+            &[
+                ("att-1", "report final.pdf", report.clone()),
+                ("att-2", "note.txt", note.clone()),
+            ],
+        )
+        .await;
+
+    let response = app.create_defect(&seeded.body()).await;
+    assert_eq!(response.status().as_u16(), 200);
+    until("the evidence summary", Duration::from_secs(20), || {
+        comments_text(&app.jira).contains("Evidence from Test Manager")
+    })
+    .await;
+
+    let issue = app.jira.issues().remove(0);
+    let mut got: Vec<(String, Vec<u8>)> = issue.attachments.clone();
+    got.sort();
+    let robot_name = format!(
+        "tm-robot-log-{}.txt",
+        seeded.log_id.simple().to_string().get(..8).unwrap()
+    );
+    let mut want = vec![
+        ("tm-assert-1.png".to_owned(), screenshot),
+        (robot_name, robot_log),
+        ("tm-report_final.pdf".to_owned(), report),
+        ("tm-note.txt".to_owned(), note),
+    ];
+    want.sort();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "names: {:?}",
+        got.iter().map(|g| &g.0).collect::<Vec<_>>()
+    );
+    for ((gn, gb), (wn, wb)) in got.iter().zip(&want) {
+        assert_eq!(gn, wn);
+        assert!(
+            gb == wb,
+            "{gn}: bytes differ ({} vs {})",
+            gb.len(),
+            wb.len()
+        );
+    }
+    // Each file sent once, as multipart field `file`, with the XSRF header.
+    let sent = uploads(&app.jira).await;
+    assert_eq!(
+        sent.len(),
+        4,
+        "the Cloud-shaped answer is accepted, not retried"
+    );
+    for request in &sent {
+        assert_eq!(
+            request.headers.get("x-atlassian-token").unwrap(),
+            "no-check"
+        );
+        let parts = parse_multipart(request).expect("multipart body");
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].name, "file");
+    }
+    let summary = comments_text(&app.jira);
+    assert!(summary.contains("Attached"), "{summary}");
+    assert!(summary.contains("final.pdf"), "{summary}");
+}
+
+#[tokio::test]
+async fn size_limits_and_jiras_413_are_reported_on_the_issue() {
+    let app = spawn_app_with(AppOptions {
+        mapping: mapping("max_file_bytes = 100000"),
+        ..Default::default()
+    })
+    .await;
+    app.jira.behave(|b| b.attachment_limit = Some(20_000));
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    app.tm
+        .seed_evidence(
+            &seeded,
+            &bytes(1234, 1),
+            &bytes(150_000, 2), // over the mapping's limit: seen from Content-Length
+            &[
+                ("big", "huge.zip", bytes(200_000, 3)), // over the limit: seen in the listing
+                ("mid", "video.mp4", bytes(50_000, 4)), // under the limit, over Jira's: 413
+            ],
+        )
+        .await;
+    let response = app.create_defect(&seeded.body()).await;
+    assert_eq!(response.status().as_u16(), 200);
+    until("the evidence summary", Duration::from_secs(20), || {
+        comments_text(&app.jira).contains("Evidence from Test Manager")
+    })
+    .await;
+    let issue = app.jira.issues().remove(0);
+    let names: Vec<&str> = issue.attachments.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(names, vec!["assert-1.png"]);
+    let summary = comments_text(&app.jira);
+    assert!(summary.contains("Skipped"), "{summary}");
+    assert!(summary.contains("huge.zip"), "{summary}");
+    assert!(summary.contains("over the mapping's limit"), "{summary}");
+    assert!(summary.contains("robot-log-"), "{summary}");
+    assert!(summary.contains("video.mp4"), "{summary}");
+    assert!(summary.contains("413"), "{summary}");
+    // The 413 is not retried.
+    let sent = uploads(&app.jira).await;
+    assert_eq!(sent.len(), 2, "screenshot once, video once (refused)");
+}
+
+#[tokio::test]
+async fn the_answer_does_not_wait_for_uploads() {
+    let app = spawn_app_with(AppOptions {
+        mapping: mapping(""),
+        ..Default::default()
+    })
+    .await;
+    app.jira
+        .behave(|b| b.slow_upload_delay = Duration::from_secs(3));
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    app.tm
+        .seed_evidence(&seeded, &bytes(1234, 1), &bytes(10, 2), &[])
+        .await;
+    let started = Instant::now();
+    let response = app.create_defect(&seeded.body()).await;
+    let answered = started.elapsed();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(
+        answered < Duration::from_secs(2),
+        "Create Defect took {answered:?}: it waited for uploads"
+    );
+    until("both uploads", Duration::from_secs(20), || {
+        app.jira
+            .issues()
+            .first()
+            .is_some_and(|i| i.attachments.len() == 2)
+    })
+    .await;
+}
+
+/// A worker stopped while its upload's answer is outstanding; a new process on the same
+/// ledger checks the issue, finds the file, and uploads only the rest: each file once.
+#[tokio::test]
+async fn a_process_stopped_mid_upload_resumes_without_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(&dir).await {
+        let first = spawn_app_on(
+            AppOptions {
+                mapping: mapping(""),
+                ..Default::default()
+            },
+            Some(store.clone()),
+        )
+        .await;
+        let seeded = SeededResult::new(None);
+        first.tm.seed(&seeded, "Failed").await;
+        first
+            .tm
+            .seed_evidence(
+                &seeded,
+                &bytes(1234, 1),
+                &bytes(40_000, 2),
+                &[
+                    ("a1", "one.bin", bytes(5_000, 3)),
+                    ("a2", "two.bin", bytes(6_000, 4)),
+                ],
+            )
+            .await;
+        first
+            .jira
+            .behave(|b| b.slow_upload_delay = Duration::from_secs(30));
+
+        let response = first.create_defect(&seeded.body()).await;
+        assert_eq!(response.status().as_u16(), 200);
+        until(
+            "the first upload to reach Jira",
+            Duration::from_secs(20),
+            || {
+                first
+                    .jira
+                    .issues()
+                    .first()
+                    .is_some_and(|i| !i.attachments.is_empty())
+            },
+        )
+        .await;
+        // The process stops while Jira's answer to that upload is outstanding.
+        first.evidence.stop();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        first.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
+
+        // A new process on the same ledger resumes.
+        let mappings = dir
+            .path()
+            .join(format!("m-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&mappings).unwrap();
+        std::fs::write(mappings.join("shop.toml"), mapping("")).unwrap();
+        let mut next = settings(
+            &first.jira,
+            &first.tm,
+            mappings,
+            JiraFlavour::Cloud,
+            store.clone(),
+        );
+        next.evidence.poll_interval_ms = 100;
+        let _resumed = start_bridge(next).await;
+        until(
+            "every file and the summary",
+            Duration::from_secs(30),
+            || comments_text(&first.jira).contains("Evidence from Test Manager"),
+        )
+        .await;
+        let issue = first.jira.issues().remove(0);
+        let mut names: Vec<String> = issue.attachments.iter().map(|a| a.0.clone()).collect();
+        names.sort();
+        let mut unique = names.clone();
+        unique.dedup();
+        assert_eq!(names, unique, "a file was uploaded twice ({store})");
+        assert_eq!(names.len(), 4, "{names:?} ({store})");
+        let summary = comments_text(&first.jira);
+        assert_eq!(summary.matches("Evidence from Test Manager").count(), 1);
+    }
+}
