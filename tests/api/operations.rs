@@ -230,10 +230,19 @@ async fn readiness_fails_when_jira_refuses() {
     );
     settings.jira.token = Some(secrecy::SecretString::from("not-the-token"));
     let address = start_bridge(settings).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let response = reqwest::get(format!("{address}/readyz")).await.unwrap();
-    assert_eq!(response.status(), 503);
-    let body: Value = response.json().await.unwrap();
+    // Wait for the first probe to have failed (it records why).
+    let mut body = Value::Null;
+    for _ in 0..100 {
+        let response = reqwest::get(format!("{address}/readyz")).await.unwrap();
+        assert_eq!(response.status(), 503);
+        body = response.json().await.unwrap();
+        if body["dependencies"]["jira"]["last_error"].is_string()
+            && body["dependencies"]["ledger"]["ready"] == true
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(body["dependencies"]["jira"]["ready"], false, "{body}");
     assert_eq!(body["dependencies"]["ledger"]["ready"], true, "{body}");
     assert!(
