@@ -310,6 +310,13 @@ pub async fn verify_mappings(
             project_key: mapping.jira_project.clone(),
             issue_type: mapping.issue_type.clone(),
             priorities: mapping.priorities.clone(),
+            kpi_priorities: mapping
+                .kpis
+                .critical_priorities
+                .iter()
+                .chain(&mapping.kpis.moderate_priorities)
+                .cloned()
+                .collect(),
             components: mapping.components.clone(),
             custom_fields: mapping.custom_field_names.clone(),
         };

@@ -99,7 +99,7 @@ issue_type = "Bug"
         );
         assert_eq!(
             q.critical,
-            r#"project = "SHOP" AND issuetype = "Bug" AND statusCategory != Done AND priority in ("Highest", "Critical", "Blocker")"#
+            r#"project = "SHOP" AND issuetype = "Bug" AND statusCategory != Done AND priority in ("Highest")"#
         );
         assert_eq!(
             q.moderate,

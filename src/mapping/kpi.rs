@@ -9,7 +9,7 @@ use super::schema::{RawCountMode, RawKpis};
 use super::MappingError;
 
 /// Priorities counted as critical when the mapping names none.
-pub const DEFAULT_CRITICAL_PRIORITIES: [&str; 3] = ["Highest", "Critical", "Blocker"];
+pub const DEFAULT_CRITICAL_PRIORITIES: [&str; 1] = ["Highest"];
 
 /// Priorities counted as moderate when the mapping names none.
 pub const DEFAULT_MODERATE_PRIORITIES: [&str; 2] = ["High", "Medium"];
@@ -134,7 +134,7 @@ mod tests {
     fn defaults_apply_when_the_table_is_absent() {
         let spec = KpiSpec::parse("f.toml", RawKpis::default()).unwrap();
         assert_eq!(spec, KpiSpec::default());
-        assert_eq!(spec.critical_priorities, ["Highest", "Critical", "Blocker"]);
+        assert_eq!(spec.critical_priorities, ["Highest"]);
         assert_eq!(spec.moderate_priorities, ["High", "Medium"]);
     }
 

@@ -159,7 +159,7 @@ pub struct RawKpis {
     /// Count only issues the bridge created (those carrying its marker label).
     #[serde(default)]
     pub only_bridge_issues: bool,
-    /// Priority names or ids counted as critical; default `["Highest", "Critical", "Blocker"]`.
+    /// Priority names or ids counted as critical; default `["Highest"]`.
     pub critical_priorities: Option<Vec<String>>,
     /// Priority names or ids counted as moderate; default `["High", "Medium"]`.
     pub moderate_priorities: Option<Vec<String>>,

@@ -57,6 +57,9 @@ pub struct TargetSpec {
     pub issue_type: String,
     /// Priority names or ids the mapping may set.
     pub priorities: Vec<String>,
+    /// Priority names or ids the KPI counts name (`kpis.*_priorities`); checked
+    /// only against the priorities Jira lists, never required on the screen.
+    pub kpi_priorities: Vec<String>,
     /// Component names.
     pub components: Vec<String>,
     /// Custom field names.

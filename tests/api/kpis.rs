@@ -17,7 +17,7 @@ fn default_jql() -> Vec<String> {
         SCOPE.to_owned(),
         open.clone(),
         format!("{SCOPE} AND statusCategory = Done"),
-        format!(r#"{open} AND priority in ("Highest", "Critical", "Blocker")"#),
+        format!(r#"{open} AND priority in ("Highest")"#),
         format!(r#"{open} AND priority in ("High", "Medium")"#),
     ];
     all.sort();
@@ -35,13 +35,13 @@ fn critical_link(app: &TestApp, jql: &str) -> String {
 fn seeded_answer(app: &TestApp, status: &str) -> Value {
     json!({
         "totalDefects": 33,
-        "criticalDefects": 7,
+        "criticalDefects": 1,
         "moderateDefects": 5,
         "openDefects": 21,
         "closedDefects": 12,
         "status": status,
         "criticalDefectsLink": critical_link(app, &format!(
-            r#"{SCOPE} AND statusCategory != Done AND priority in ("Highest", "Critical", "Blocker")"#
+            r#"{SCOPE} AND statusCategory != Done AND priority in ("Highest")"#
         )),
     })
 }
@@ -169,8 +169,8 @@ async fn cloud_exact_mode_pages_ids_to_the_end() {
     behaviour.lock().unwrap().page_size = 5;
     assert_eq!(app.kpis(PROJECT_ID).await, seeded_answer(&app, "Ok"));
     let requests = app.jira.count_requests().await;
-    // 33 + 21 + 12 + 7 + 5 issues in pages of 5: 7 + 5 + 3 + 2 + 1 pages.
-    assert_eq!(requests.len(), 18);
+    // 33 + 21 + 12 + 1 + 5 issues in pages of 5: 7 + 5 + 3 + 1 + 1 pages.
+    assert_eq!(requests.len(), 17);
     for (path, body) in &requests {
         assert_eq!(path, "/rest/api/3/search/jql");
         assert_matches_cloud_schema("SearchAndReconcileRequestBean", body);

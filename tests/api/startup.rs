@@ -27,7 +27,7 @@ pub async fn mount_createmeta(jira: &FakeJira, flavour: JiraFlavour, extra_field
         json!({"fieldId": "issuetype", "name": "Issue Type", "required": true, "hasDefaultValue": false}),
         json!({"fieldId": "project", "name": "Project", "required": true, "hasDefaultValue": false}),
         json!({"fieldId": "priority", "name": "Priority", "required": false, "hasDefaultValue": true,
-               "allowedValues": [{"id": "2", "name": "High"}, {"id": "3", "name": "Medium"}]}),
+               "allowedValues": [{"id": "1", "name": "Highest"}, {"id": "2", "name": "High"}, {"id": "3", "name": "Medium"}, {"id": "4", "name": "Low"}, {"id": "5", "name": "Lowest"}]}),
         json!({"fieldId": "components", "name": "Components", "required": false, "hasDefaultValue": false,
                "allowedValues": [{"id": "100", "name": "Checkout"}]}),
         json!({"fieldId": "customfield_10050", "name": "Environment", "required": false, "hasDefaultValue": false}),
@@ -86,12 +86,21 @@ async fn each_mistake_stops_start_up_naming_file_and_key() {
         (
             MAPPING.replace("default = \"Medium\"", "default = \"Urgent\""),
             vec![],
-            &["issue.priority", "Urgent", "High, Medium"],
+            &[
+                "issue.priority",
+                "Urgent",
+                "Highest, High, Medium, Low, Lowest",
+            ],
         ),
         (
             MAPPING.replace("components = [\"Checkout\"]", "components = [\"Payments\"]"),
             vec![],
             &["issue.components", "Payments"],
+        ),
+        (
+            format!("{MAPPING}\n[kpis]\ncritical_priorities = [\"Blocker\"]\n"),
+            vec![],
+            &["kpis", "Blocker", "Highest, High"],
         ),
         (
             MAPPING.replace("\"Environment\" =", "\"Enviroment\" ="),

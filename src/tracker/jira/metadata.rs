@@ -165,6 +165,25 @@ pub fn check_fields(
         "priority",
         &mut problems,
     );
+    if let Some(priority) = on_screen("priority") {
+        let allowed = allowed_names(priority);
+        for value in &spec.kpi_priorities {
+            let known = allowed.is_empty()
+                || allowed
+                    .iter()
+                    .any(|(name, id)| name.eq_ignore_ascii_case(value) || id == value);
+            if !known {
+                let names: Vec<&str> = allowed.iter().map(|(n, _)| n.as_str()).collect();
+                problems.push(TargetProblem {
+                    key: "kpis".into(),
+                    message: format!(
+                        "priority `{value}` (critical_priorities / moderate_priorities) does not exist in Jira, so every KPI count would fail; choose from: {}",
+                        names.join(", ")
+                    ),
+                });
+            }
+        }
+    }
     check_values(
         "issue.components",
         "components",
