@@ -147,10 +147,17 @@ impl CreateDefect {
             }
         }
 
-        let details = self
-            .testmanager
-            .fetch_failure(mapping.project_id, &key)
-            .await?;
+        // Jira's field list (cached) does not depend on the failure: fetch both at once.
+        let warm_up = async {
+            if !mapping.custom_field_names.is_empty() {
+                self.tracker.warm_up().await;
+            }
+        };
+        let (details, ()) = tokio::join!(
+            self.testmanager.fetch_failure(mapping.project_id, &key),
+            warm_up
+        );
+        let details = details?;
         let (failure, draft) = assemble::draft(&mapping, &key, &details, link.as_deref())?;
         let link = failure.link.clone();
         let job = record::Job {

@@ -212,6 +212,11 @@ pub trait DefectTracker: Send + Sync + 'static {
     /// Proves the tracker answers and accepts the credentials.
     async fn probe(&self) -> Result<(), TrackerError>;
 
+    /// Loads what creating an issue with custom fields will need (Jira's field
+    /// list), so it can overlap with other work. Failures are left for the
+    /// create to report.
+    async fn warm_up(&self) {}
+
     /// Counts the issues `jql` selects. `jql` must be bounded and carry no
     /// `ORDER BY`. `mode` chooses between an estimate and an exact count where
     /// the tracker offers both; an exact count is never short: a page that

@@ -405,6 +405,10 @@ impl DefectTracker for JiraTracker {
         Ok(metadata::check_fields(spec, &meta_fields, &catalog))
     }
 
+    async fn warm_up(&self) {
+        let _ = self.field_catalog().await;
+    }
+
     async fn probe(&self) -> Result<(), TrackerError> {
         send(
             &self.outbound,
