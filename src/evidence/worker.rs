@@ -333,7 +333,9 @@ impl EvidenceWorker {
         }
     }
 
-    /// Once every file of the issue is settled: one comment listing this failure's evidence.
+    /// Once every file of the issue is settled: the list of this failure's
+    /// evidence (attached, skipped and why, failed) is added to the issue's
+    /// description and posted as a comment.
     async fn summary(&self, row: &EvidenceRow) -> Settle {
         let rows = match self.ledger.evidence_for_issue(&row.issue_key).await {
             Ok(rows) => rows,
@@ -346,11 +348,18 @@ impl EvidenceWorker {
         if files.is_empty() {
             return Settle::Done(None);
         }
-        match self
+        let summary = summary_markdown(&files);
+        let marker = format!("Test Manager log {}", row.log_id);
+        let listed = format!("{summary}\n_({marker})_\n");
+        if let Err(e) = self
             .tracker
-            .add_comment(&row.issue_key, &summary_markdown(&files))
+            .append_to_description(&row.issue_key, &marker, &listed)
             .await
         {
+            // The comment below still lists everything; the description is a convenience.
+            tracing::warn!(issue = %row.issue_key, error = %e, "could not list the evidence in the description");
+        }
+        match self.tracker.add_comment(&row.issue_key, &summary).await {
             Ok(()) => Settle::Done(None),
             Err(e) => Settle::Retry(e.to_string()),
         }

@@ -193,6 +193,19 @@ pub trait DefectTracker: Send + Sync + 'static {
     /// Reads the issue's current status (and its category) and priority.
     async fn issue(&self, issue_key: &str) -> Result<IssueRef, TrackerError>;
 
+    /// Appends `markdown` to the issue's description unless the description
+    /// already contains `marker` (so a repeat appends nothing). Returns false
+    /// when it was already there or would push the description over the limit.
+    async fn append_to_description(
+        &self,
+        issue_key: &str,
+        marker: &str,
+        markdown: &str,
+    ) -> Result<bool, TrackerError> {
+        let _ = (issue_key, marker, markdown);
+        Ok(false)
+    }
+
     /// Adds a comment written in Markdown (converted to the tracker's rich text).
     /// Not idempotent: a lost answer may leave the comment in place.
     async fn add_comment(&self, issue_key: &str, markdown: &str) -> Result<(), TrackerError>;

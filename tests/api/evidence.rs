@@ -127,6 +127,18 @@ async fn every_kind_arrives(flavour: JiraFlavour) {
     let summary = comments_text(&app.jira);
     assert!(summary.contains("Attached"), "{summary}");
     assert!(summary.contains("final.pdf"), "{summary}");
+    // The description lists the evidence too, after what it said before.
+    let issue = app.jira.issues().remove(0);
+    let description = issue.body["fields"]["description"].to_string();
+    assert!(
+        description.contains("Evidence from Test Manager") && description.contains("final.pdf"),
+        "{description}"
+    );
+    assert!(
+        description.contains("Card declined"),
+        "the original description stays: {description}"
+    );
+    assert_eq!(issue.description_updates, 1);
 }
 
 #[tokio::test]

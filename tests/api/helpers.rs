@@ -224,6 +224,8 @@ pub struct FakeIssue {
     pub done: bool,
     /// Comment bodies received.
     pub comments: Vec<Value>,
+    /// Field edits (`PUT issue` with `fields`) received.
+    pub description_updates: u32,
     /// Attachments received: file name and bytes.
     pub attachments: Vec<(String, Vec<u8>)>,
 }
@@ -290,6 +292,7 @@ impl Respond for CreateResponder {
             created: std::time::Instant::now(),
             done: false,
             comments: Vec::new(),
+            description_updates: 0,
             attachments: Vec::new(),
         });
         let mut behaviour = self.behaviour.lock().unwrap();
@@ -357,6 +360,7 @@ fn issue_json(issue: &FakeIssue) -> Value {
         "key": issue.key,
         "fields": {
             "summary": issue.body["fields"]["summary"],
+            "description": issue.body["fields"]["description"],
             "status": {"name": status, "statusCategory": {"key": category, "name": status}},
             "priority": {"name": issue.body["fields"]["priority"]["name"].as_str().unwrap_or("Medium")},
             "attachment": issue.attachments.iter().enumerate().map(|(i, (name, bytes))| json!({
@@ -491,6 +495,12 @@ impl FakeJira {
                                 issue.labels.push(label.to_owned());
                             }
                         }
+                    }
+                    if let Some(fields) = body["fields"].as_object() {
+                        for (name, value) in fields {
+                            issue.body["fields"][name] = value.clone();
+                        }
+                        issue.description_updates += 1;
                     }
                     ResponseTemplate::new(204)
                 })
@@ -696,6 +706,7 @@ impl FakeJira {
             created: std::time::Instant::now(),
             done: false,
             comments: Vec::new(),
+            description_updates: 0,
             attachments: Vec::new(),
         });
         key

@@ -95,6 +95,41 @@ pub fn create_issue(
     Ok(json!({ "fields": fields }))
 }
 
+/// `existing` (the description as Jira holds it: ADF on Cloud, wiki markup or
+/// null on Data Center) with `markdown` appended in the same format; `None`
+/// when the result would exceed Jira's limit.
+pub fn appended_description(
+    flavour: JiraFlavour,
+    existing: Value,
+    markdown: &str,
+) -> Option<Value> {
+    let updated = match flavour {
+        JiraFlavour::Cloud => {
+            let mut doc = match existing {
+                Value::Object(map) if map.get("type") == Some(&json!("doc")) => Value::Object(map),
+                _ => json!({ "type": "doc", "version": 1, "content": [] }),
+            };
+            let addition = markdown::to_adf(markdown);
+            let extra = addition["content"].as_array().cloned().unwrap_or_default();
+            match doc.get_mut("content").and_then(Value::as_array_mut) {
+                Some(content) => content.extend(extra),
+                None => doc["content"] = Value::Array(extra),
+            }
+            doc
+        }
+        JiraFlavour::DataCenter => {
+            let text = existing.as_str().unwrap_or_default().trim_end().to_owned();
+            let separator = if text.is_empty() { "" } else { "\n\n" };
+            Value::String(format!("{text}{separator}{}", markdown::to_wiki(markdown)))
+        }
+    };
+    let size = match &updated {
+        Value::String(s) => s.chars().count(),
+        other => other.to_string().chars().count(),
+    };
+    (size <= DESCRIPTION_MAX_CHARS).then_some(updated)
+}
+
 /// The body of `POST /rest/api/{3|2}/issue/{key}/remotelink`.
 pub fn remote_link(link: &RemoteLink) -> Value {
     json!({
@@ -116,5 +151,37 @@ pub fn label_search(flavour: JiraFlavour, jql: &str) -> Value {
         JiraFlavour::DataCenter => {
             json!({ "jql": jql, "fields": fields, "maxResults": 10, "startAt": 0 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appending_keeps_the_existing_description() {
+        let cloud = appended_description(
+            JiraFlavour::Cloud,
+            json!({"type": "doc", "version": 1, "content": [{"type": "paragraph", "content": [{"type": "text", "text": "old"}]}]}),
+            "**Evidence** new",
+        )
+        .unwrap();
+        let content = cloud["content"].as_array().unwrap();
+        assert_eq!(content.len(), 2);
+        assert_eq!(content[0]["content"][0]["text"], "old");
+        assert!(content[1].to_string().contains("new"));
+        let dc = appended_description(
+            JiraFlavour::DataCenter,
+            json!("old text"),
+            "**Evidence** new",
+        )
+        .unwrap();
+        assert_eq!(dc, json!("old text\n\n*Evidence* new"));
+        assert_eq!(
+            appended_description(JiraFlavour::DataCenter, Value::Null, "x").unwrap(),
+            json!("x")
+        );
+        let huge = "y".repeat(DESCRIPTION_MAX_CHARS);
+        assert!(appended_description(JiraFlavour::DataCenter, json!(huge), "more").is_none());
     }
 }

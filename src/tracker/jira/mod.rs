@@ -271,6 +271,49 @@ impl DefectTracker for JiraTracker {
         .map(|_| ())
     }
 
+    async fn append_to_description(
+        &self,
+        issue_key: &str,
+        marker: &str,
+        markdown: &str,
+    ) -> Result<bool, TrackerError> {
+        #[derive(serde::Deserialize)]
+        struct Current {
+            #[serde(default)]
+            fields: serde_json::Map<String, serde_json::Value>,
+        }
+        let current: Current = send_json(
+            &self.outbound,
+            "read the description",
+            Effect::Idempotent,
+            self.request(reqwest::Method::GET, &["issue", issue_key])
+                .query(&[("fields", "description")]),
+        )
+        .await?;
+        let existing = current
+            .fields
+            .get("description")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        if existing.to_string().contains(marker) {
+            return Ok(false);
+        }
+        let Some(updated) =
+            body::appended_description(self.connection.flavour(), existing, markdown)
+        else {
+            return Ok(false);
+        };
+        send(
+            &self.outbound,
+            "update the description",
+            Effect::Idempotent,
+            self.request(reqwest::Method::PUT, &["issue", issue_key])
+                .json(&serde_json::json!({ "fields": { "description": updated } })),
+        )
+        .await
+        .map(|_| true)
+    }
+
     async fn add_label(&self, issue_key: &str, label: &str) -> Result<(), TrackerError> {
         let body = serde_json::json!({ "update": { "labels": [{ "add": label }] } });
         send(
