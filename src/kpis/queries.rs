@@ -7,7 +7,7 @@
 
 use crate::mapping::{CountMode, ProjectMapping};
 use crate::result_key::BRIDGE_LABEL;
-use crate::tracker::jira::jql::{quote, quote_list};
+use crate::tracker::jql::{quote, quote_list};
 
 /// The JQL of each count, and how to count.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //! *may* have happened (`Ambiguous`) must never be retried blindly.
 
 pub mod jira;
+pub mod jql;
 
 use crate::mapping::{CountMode, IssueDraft};
 use async_trait::async_trait;

@@ -13,7 +13,6 @@ pub mod connection;
 pub mod count;
 pub mod fields;
 pub mod issue;
-pub mod jql;
 pub mod metadata;
 
 use crate::config::JiraFlavour;
@@ -366,7 +365,10 @@ impl DefectTracker for JiraTracker {
     }
 
     async fn find_by_label(&self, label: &str) -> Result<Option<IssueRef>, TrackerError> {
-        let jql = format!("labels = {} ORDER BY created ASC", jql::quote(label));
+        let jql = format!(
+            "labels = {} ORDER BY created ASC",
+            crate::tracker::jql::quote(label)
+        );
         let segments: &[&str] = match self.connection.flavour() {
             JiraFlavour::Cloud => &["search", "jql"],
             JiraFlavour::DataCenter => &["search"],

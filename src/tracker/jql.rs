@@ -1,5 +1,8 @@
 //! Building JQL safely: every value is a quoted string literal.
 //!
+//! JQL is the query language of the tracker port ([`super::DefectTracker::count`]
+//! takes it), so use cases build it here without reaching into the Jira adapter.
+//!
 //! Only values from configuration and mapping files ever enter JQL, and even
 //! those are quoted here, so a priority named `High" OR project = X` stays one
 //! value.
