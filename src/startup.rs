@@ -71,7 +71,6 @@ pub struct Application {
     server: Server,
     ledger: Arc<dyn Ledger>,
     background: Vec<tokio::task::JoinHandle<()>>,
-    reloader: Arc<Reloader>,
     evidence_signal: Arc<crate::evidence::worker::Signal>,
     evidence_worker: Option<tokio::task::JoinHandle<()>>,
 }
@@ -252,16 +251,9 @@ impl Application {
             server,
             ledger,
             background,
-            reloader,
             evidence_signal,
             evidence_worker,
         })
-    }
-
-    /// Reloads the mapping files now (as SIGHUP does); returns the number in
-    /// force, or the problems that kept the old set.
-    pub async fn reload_mappings(&self) -> Result<usize, Vec<String>> {
-        self.reloader.reload().await
     }
 
     /// Stops the evidence worker: an upload in progress is abandoned and its row put back

@@ -2,10 +2,9 @@
 //! Jira request the bridge would send for it — creating nothing.
 
 use crate::config::Settings;
-use crate::defects::assemble;
+use crate::defects::preview_for;
 use crate::mapping::Projects;
 use crate::result_key::ResultKey;
-use crate::testmanager::TestManager;
 use serde::Serialize;
 
 /// What would be sent to Jira.
@@ -36,15 +35,9 @@ pub enum PreviewError {
     /// The adapters could not be built.
     #[error(transparent)]
     Adapters(#[from] crate::adapters::AdapterError),
-    /// Test Manager could not provide the failure.
+    /// Test Manager, the mapping or Jira's field list failed.
     #[error(transparent)]
-    TestManager(#[from] crate::testmanager::TestManagerError),
-    /// The mapping could not render it.
-    #[error(transparent)]
-    Mapping(#[from] crate::mapping::MappingError),
-    /// Jira's field list could not be read (custom fields).
-    #[error(transparent)]
-    Tracker(#[from] crate::tracker::TrackerError),
+    Defect(#[from] crate::defects::DefectError),
 }
 
 /// Builds the preview of `key` for `project` (route, GUID or prefix).
@@ -60,21 +53,19 @@ pub async fn preview(
         .cloned()
         .ok_or_else(|| PreviewError::UnknownProject(project.to_owned()))?;
     let adapters = crate::adapters::build(settings)?;
-    let details = adapters
-        .testmanager
-        .fetch_failure(mapping.project_id, key)
-        .await?;
-    let (failure, draft) = assemble::draft(&mapping, key, &details, None)?;
-    let body = adapters.tracker.create_body(&draft).await?;
+    let preview = preview_for(
+        &mapping,
+        adapters.testmanager.as_ref(),
+        adapters.tracker.as_ref(),
+        key,
+        None,
+    )
+    .await?;
     Ok(Preview {
         mapping: mapping.source.display().to_string(),
-        url: adapters
-            .tracker
-            .connection()
-            .api_url(&["issue"])
-            .to_string(),
-        body,
-        description_markdown: draft.description_markdown,
-        label: failure.label,
+        url: preview.url,
+        body: preview.body,
+        description_markdown: preview.description_markdown,
+        label: preview.label,
     })
 }

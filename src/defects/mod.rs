@@ -16,6 +16,7 @@ mod repeat;
 use crate::config::DefectSettings;
 use crate::ledger::{ClaimOutcome, IssueRecord, Ledger, LedgerEntry};
 use crate::mapping::{ProjectMapping, ProjectsHandle};
+use crate::result_key::ResultKey;
 use crate::testmanager::webhook::CreateDefectRequest;
 use crate::testmanager::TestManager;
 use crate::tracker::{DefectTracker, IssueRef, TrackerError};
@@ -60,6 +61,27 @@ pub struct DefectPreview {
     pub description_markdown: String,
     /// The result's label.
     pub label: String,
+}
+
+/// The Jira request the failure `key` would become under `mapping` — target,
+/// exact body, rendered Markdown, result label — claiming and creating nothing.
+/// Shared by the HTTP preview and the `preview` command.
+pub async fn preview_for(
+    mapping: &ProjectMapping,
+    testmanager: &dyn TestManager,
+    tracker: &dyn DefectTracker,
+    key: &ResultKey,
+    link: Option<&str>,
+) -> Result<DefectPreview, DefectError> {
+    let details = testmanager.fetch_failure(mapping.project_id, key).await?;
+    let (failure, draft) = assemble::draft(mapping, key, &details, link)?;
+    let (url, body) = tracker.preview_create(&draft).await?;
+    Ok(DefectPreview {
+        url,
+        body,
+        description_markdown: draft.description_markdown,
+        label: failure.label,
+    })
 }
 
 /// How often a request waiting for another one's claim looks again.
@@ -248,18 +270,14 @@ impl CreateDefect {
             .link_to_test_case_log
             .as_ref()
             .map(|u| u.to_string());
-        let details = self
-            .testmanager
-            .fetch_failure(mapping.project_id, &request.key)
-            .await?;
-        let (failure, draft) = assemble::draft(&mapping, &request.key, &details, link.as_deref())?;
-        let (url, body) = self.tracker.preview_create(&draft).await?;
-        Ok(DefectPreview {
-            url,
-            body,
-            description_markdown: draft.description_markdown,
-            label: failure.label,
-        })
+        preview_for(
+            &mapping,
+            self.testmanager.as_ref(),
+            self.tracker.as_ref(),
+            &request.key,
+            link.as_deref(),
+        )
+        .await
     }
 
     /// Looks for the issue an earlier attempt at this result may have created.

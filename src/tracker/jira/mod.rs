@@ -88,7 +88,7 @@ impl JiraTracker {
     }
 
     /// The exact create request body the draft becomes (used by create and preview).
-    pub async fn create_body(&self, draft: &IssueDraft) -> Result<serde_json::Value, TrackerError> {
+    async fn create_body(&self, draft: &IssueDraft) -> Result<serde_json::Value, TrackerError> {
         let catalog = if draft.custom_fields.is_empty() {
             Arc::new(FieldCatalog::default())
         } else {
