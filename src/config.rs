@@ -213,6 +213,22 @@ pub struct AuthSettings {
     pub secrets_dir: Option<PathBuf>,
 }
 
+impl AuthSettings {
+    /// Whether requests for `route` may be served: it has a webhook secret, or
+    /// unauthenticated calls are explicitly allowed.
+    pub fn serves(&self, route: &str) -> bool {
+        self.allow_unauthenticated || self.secrets.contains_key(&route.to_lowercase())
+    }
+
+    /// The environment variable holding `route`'s webhook secret.
+    pub fn secret_variable(route: &str) -> String {
+        format!(
+            "BRIDGE_AUTH__SECRETS__{}",
+            route.to_uppercase().replace('-', "_")
+        )
+    }
+}
+
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
@@ -707,6 +723,20 @@ client_id = "abc"
             assert_eq!(settings.server.listen, "0.0.0.0:9090");
             Ok(())
         });
+    }
+
+    #[test]
+    fn routes_are_served_with_a_secret_or_when_explicitly_open() {
+        let mut auth = AuthSettings::default();
+        auth.secrets.insert("shop".into(), SecretString::from("s"));
+        assert!(auth.serves("shop") && auth.serves("SHOP"));
+        assert!(!auth.serves("web-app"));
+        auth.allow_unauthenticated = true;
+        assert!(auth.serves("web-app"));
+        assert_eq!(
+            AuthSettings::secret_variable("web-app"),
+            "BRIDGE_AUTH__SECRETS__WEB_APP"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! only a set that passes replaces the running one, atomically. Anything
 //! wrong keeps the old set running and is logged.
 
+use crate::config::AuthSettings;
 use crate::mapping::{Projects, ProjectsHandle};
 use crate::startup::{verify_mappings, StartupError};
 use crate::tracker::DefectTracker;
@@ -23,8 +24,8 @@ pub struct Reloader {
     pub tracker: Arc<dyn DefectTracker>,
     /// Whether to verify against Jira.
     pub verify: bool,
-    /// Whether a route may serve requests (has a secret, or unauthenticated calls are allowed).
-    pub route_allowed: Arc<dyn Fn(&str) -> bool + Send + Sync>,
+    /// Which routes may serve requests (secrets are read at start-up only).
+    pub auth: AuthSettings,
 }
 
 impl Reloader {
@@ -36,13 +37,13 @@ impl Reloader {
         let refused: Vec<String> = projects
             .all()
             .iter()
-            .filter(|m| !(self.route_allowed)(&m.route))
+            .filter(|m| !self.auth.serves(&m.route))
             .map(|m| {
                 format!(
-                    "{}: route `{}` has no webhook secret (BRIDGE_AUTH__SECRETS__{} must be set when the service starts)",
+                    "{}: route `{}` has no webhook secret ({} must be set when the service starts)",
                     m.source.display(),
                     m.route,
-                    m.route.to_uppercase().replace('-', "_")
+                    AuthSettings::secret_variable(&m.route)
                 )
             })
             .collect();

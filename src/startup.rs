@@ -32,7 +32,7 @@ pub enum StartupError {
     #[error("mapping files are invalid:\n{}", list(.0))]
     Mappings(Vec<MappingError>),
     /// A route has no webhook secret and unauthenticated calls are not allowed.
-    #[error("project route `{route}` has no webhook secret: set BRIDGE_AUTH__SECRETS__{} (or a file in auth.secrets_dir), or set auth.allow_unauthenticated = true", .route.to_uppercase().replace('-', "_"))]
+    #[error("project route `{route}` has no webhook secret: set {} (or a file in auth.secrets_dir), or set auth.allow_unauthenticated = true", crate::config::AuthSettings::secret_variable(.route))]
     NoSecret {
         /// The route.
         route: String,
@@ -90,7 +90,7 @@ impl Application {
             settings.auth.header.clone(),
         );
         for mapping in projects.all() {
-            if !auth.has_secret(&mapping.route) && !auth.allows_unauthenticated() {
+            if !settings.auth.serves(&mapping.route) {
                 return Err(StartupError::NoSecret {
                     route: mapping.route.clone(),
                 });
@@ -126,15 +126,12 @@ impl Application {
             testmanager.clone(),
             probe_every,
         )];
-        let route_auth = auth.clone();
         let reloader = Arc::new(Reloader {
             dir: settings.mappings.dir.clone(),
             projects: projects.clone(),
             tracker: tracker.clone(),
             verify: settings.jira.verify_on_start,
-            route_allowed: Arc::new(move |route: &str| {
-                route_auth.has_secret(route) || route_auth.allows_unauthenticated()
-            }),
+            auth: settings.auth.clone(),
         });
         #[cfg(unix)]
         background.push(

@@ -2,7 +2,7 @@
 //! Test Manager, verifies each mapping against Jira's create metadata, and
 //! reports every problem found (file, key, what to do).
 
-use crate::config::Settings;
+use crate::config::{AuthSettings, Settings};
 use crate::mapping::Projects;
 use crate::startup::{verify_mappings, StartupError};
 use crate::testmanager::TestManager;
@@ -57,14 +57,13 @@ pub async fn check(settings: &Settings) -> CheckReport {
     };
     if let Some(projects) = &projects {
         for mapping in projects.all() {
-            let has_secret = settings.auth.secrets.contains_key(&mapping.route);
-            if !has_secret && !settings.auth.allow_unauthenticated {
+            if !settings.auth.serves(&mapping.route) {
                 report.problems.push(Finding {
                     place: mapping.source.display().to_string(),
                     message: format!(
-                        "route `{}` has no webhook secret: set BRIDGE_AUTH__SECRETS__{} (or a file in auth.secrets_dir)",
+                        "route `{}` has no webhook secret: set {} (or a file in auth.secrets_dir)",
                         mapping.route,
-                        mapping.route.to_uppercase().replace('-', "_")
+                        AuthSettings::secret_variable(&mapping.route)
                     ),
                 });
             }

@@ -52,16 +52,6 @@ impl WebhookAuth {
         &self.header
     }
 
-    /// Whether `route` has a secret configured.
-    pub fn has_secret(&self, route: &str) -> bool {
-        self.secrets.contains_key(&route.to_lowercase())
-    }
-
-    /// Whether routes without a secret are allowed at all.
-    pub fn allows_unauthenticated(&self) -> bool {
-        self.allow_unauthenticated
-    }
-
     /// True when the request for `route` may proceed, given the secret from the
     /// path and the one from the header (either may match).
     pub fn permits(&self, route: &str, from_path: Option<&str>, from_header: Option<&str>) -> bool {
