@@ -148,7 +148,7 @@ pub async fn send_json<T: DeserializeOwned>(
 }
 
 fn transport_error(call: &'static str, effect: Effect, error: &reqwest::Error) -> TrackerError {
-    // `without_url` keeps query strings (and anything in them) out of messages.
+    // Only the kind of failure: reqwest messages echo the URL, query and all.
     let detail = strip_url(error);
     if error.is_connect() {
         // Nothing reached Jira: safe to report as unavailable even for a create.
