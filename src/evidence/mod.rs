@@ -12,6 +12,7 @@
 //! [`crate::ledger::evidence`]), and an upload whose outcome is unknown is checked against
 //! the attachments (same name, same size) before it is tried again.
 
+pub mod robot_log;
 pub mod worker;
 
 use crate::ledger::{EvidenceKind, EvidenceState, NewEvidence};

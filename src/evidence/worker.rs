@@ -7,12 +7,13 @@
 //! `bridge_evidence_total` metric. A row that may already have been uploaded (a retry, or an
 //! upload whose worker died) is first looked for on the issue: same name and size → done.
 
+use super::robot_log::{self, RobotLogError};
 use super::{enabled, human_bytes};
 use crate::config::EvidenceSettings;
 use crate::ledger::{EvidenceKind, EvidenceRow, EvidenceState, Ledger, NewEvidence};
 use crate::mapping::{EvidencePolicy, ProjectsHandle};
 use crate::outbound::RetryPolicy;
-use crate::testmanager::{Artifact, ByteStream, TestManager};
+use crate::testmanager::{Artifact, ByteStream, Download, TestManager};
 use crate::tracker::{DefectTracker, UploadOutcome};
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -294,6 +295,20 @@ impl EvidenceWorker {
             Ok(None) => return Settle::Skipped("Test Manager has no such file (404)".into()),
             Err(e) => return Settle::Retry(e.to_string()),
         };
+        let download = if row.kind == EvidenceKind::RobotLog {
+            match robot_log_file(download, policy.max_file_bytes).await {
+                Ok(prepared) => prepared,
+                Err(RobotLogError::TooLarge { .. }) => {
+                    return Settle::Skipped(format!(
+                        "larger than the mapping's limit of {} per file",
+                        human_bytes(policy.max_file_bytes)
+                    ))
+                }
+                Err(e) => return Settle::Retry(e.to_string()),
+            }
+        } else {
+            download
+        };
         if let Some(length) = download.length {
             if length > policy.max_file_bytes {
                 return Settle::Skipped(super::too_large(length, policy.max_file_bytes));
@@ -364,6 +379,29 @@ impl EvidenceWorker {
             Err(e) => Settle::Retry(e.to_string()),
         }
     }
+}
+
+/// The robot log as a text file with its errors and warnings first (see [`robot_log`]).
+/// A JSON log shrinks when written as text, so up to four times the per-file limit is read.
+async fn robot_log_file(
+    download: Download,
+    max_file_bytes: u64,
+) -> Result<Download, RobotLogError> {
+    let json = download
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.to_ascii_lowercase().contains("json"));
+    let read_limit = if json {
+        max_file_bytes.saturating_mul(4)
+    } else {
+        max_file_bytes
+    };
+    let prepared = robot_log::prepare(download.body, json, read_limit).await?;
+    Ok(Download {
+        length: Some(prepared.length),
+        content_type: Some("text/plain; charset=utf-8".into()),
+        body: prepared.into_stream(),
+    })
 }
 
 /// The summary comment: attached, skipped (why), failed (last error).

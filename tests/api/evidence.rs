@@ -47,6 +47,84 @@ async fn every_kind_of_evidence_arrives_byte_for_byte_on_data_center() {
     every_kind_arrives(JiraFlavour::DataCenter).await;
 }
 
+/// A robot log of `lines` entries, every 1000th an error and every 700th a warning; as
+/// text lines, or as a JSON array of Orchestrator-shaped entries. Returns the log and the
+/// lines the attachment must list first, in order.
+fn robot_log(lines: usize, json: bool) -> (Vec<u8>, Vec<String>) {
+    let level = |i: usize| match (i % 1000 == 999, i % 700 == 699) {
+        (true, _) => "Error",
+        (false, true) => "Warn",
+        _ => "Info",
+    };
+    let message = |i: usize| format!("step {i} of the checkout flow, card 4111-{i:06}");
+    let problems = (0..lines)
+        .filter(|i| level(*i) != "Info")
+        .map(|i| {
+            format!(
+                "2026-11-27T10:{:02}:{:02}Z {} {}",
+                i / 60 % 60,
+                i % 60,
+                level(i),
+                message(i)
+            )
+        })
+        .collect();
+    let log = if json {
+        let entries: Vec<Value> = (0..lines)
+            .map(|i| {
+                serde_json::json!({
+                    "timeStamp": format!("2026-11-27T10:{:02}:{:02}Z", i / 60 % 60, i % 60),
+                    "level": level(i),
+                    "message": message(i),
+                    "processName": "Checkout",
+                })
+            })
+            .collect();
+        serde_json::to_vec(&entries).unwrap()
+    } else {
+        (0..lines)
+            .map(|i| {
+                format!(
+                    "2026-11-27T10:{:02}:{:02}Z {} {}\r\n",
+                    i / 60 % 60,
+                    i % 60,
+                    level(i),
+                    message(i)
+                )
+            })
+            .collect::<String>()
+            .into_bytes()
+    };
+    (log, problems)
+}
+
+/// The attachment lists exactly `problems` first, then the whole log.
+fn assert_problems_first(attached: &[u8], sent: &[u8], problems: &[String], json: bool) {
+    let text = std::str::from_utf8(attached).expect("the robot log is attached as text");
+    let (head, full) = text
+        .split_once("==== Full log ====\n")
+        .unwrap_or_else(|| panic!("no full log section: {}", &text[..text.len().min(500)]));
+    let listed: Vec<&str> = head
+        .split_once("==== Errors and warnings ====\n")
+        .expect("an errors and warnings section")
+        .1
+        .lines()
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(listed, problems, "errors and warnings first, in log order");
+    if json {
+        let entries: Vec<Value> = serde_json::from_slice(sent).unwrap();
+        assert_eq!(full.lines().count(), entries.len(), "one line per entry");
+        assert!(full.starts_with("2026-11-27T10:00:00Z Info step 0 of the checkout flow"));
+    } else {
+        assert_eq!(
+            full.as_bytes(),
+            sent,
+            "the full log is exactly what Test Manager holds"
+        );
+    }
+}
+
 async fn every_kind_arrives(flavour: JiraFlavour) {
     let app = spawn_app_with(AppOptions {
         flavour,
@@ -57,7 +135,9 @@ async fn every_kind_arrives(flavour: JiraFlavour) {
     let seeded = SeededResult::new(None);
     app.tm.seed(&seeded, "Failed").await;
     let screenshot = bytes(1234, 1);
-    let robot_log = bytes(300_000, 2);
+    // Data Center's run gets Test Manager's log as JSON, Cloud's as text.
+    let json_log = flavour == JiraFlavour::DataCenter;
+    let (robot_log, problems) = robot_log(5_000, json_log);
     let report = bytes(50_000, 3);
     let note = b"tiny".to_vec();
     app.tm
@@ -81,14 +161,24 @@ async fn every_kind_arrives(flavour: JiraFlavour) {
 
     let issue = app.jira.issues().remove(0);
     let mut got: Vec<(String, Vec<u8>)> = issue.attachments.clone();
-    got.sort();
     let robot_name = format!(
         "tm-robot-log-{}.txt",
         seeded.log_id.simple().to_string().get(..8).unwrap()
     );
+    let at = got
+        .iter()
+        .position(|(name, _)| *name == robot_name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no {robot_name} among {:?}",
+                got.iter().map(|g| &g.0).collect::<Vec<_>>()
+            )
+        });
+    let (_, robot_attached) = got.remove(at);
+    assert_problems_first(&robot_attached, &robot_log, &problems, json_log);
+    got.sort();
     let mut want = vec![
         ("tm-assert-1.png".to_owned(), screenshot),
-        (robot_name, robot_log),
         ("tm-report_final.pdf".to_owned(), report),
         ("tm-note.txt".to_owned(), note),
     ];

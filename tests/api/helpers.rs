@@ -179,7 +179,14 @@ impl FakeTestManager {
                 "testcaselogs/{}/logs",
                 seeded.log_id
             ))))
-            .respond_with(ResponseTemplate::new(200).set_body_raw(robot_log.to_vec(), "text/plain"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                robot_log.to_vec(),
+                if robot_log.starts_with(b"[") || robot_log.starts_with(b"{") {
+                    "application/json; charset=utf-8"
+                } else {
+                    "text/plain"
+                },
+            ))
             .mount(&self.server)
             .await;
         let listed: Vec<Value> = attachments
