@@ -99,8 +99,10 @@ pub struct EvidenceSettings {
     pub worker: bool,
     /// How often an idle worker looks for queued evidence, in milliseconds.
     pub poll_interval_ms: u64,
-    /// An upload held longer than this is taken as abandoned (its process died) and
-    /// claimed again, after checking whether the file reached the issue, in seconds.
+    /// A worker renews its claim on a file every third of this while it works on it; a
+    /// claim not renewed for this long is taken as abandoned (its process died or was
+    /// killed) and claimed again, after checking whether the file reached the issue, in
+    /// seconds.
     pub stale_after_secs: u64,
     /// Tries per file before it is reported as failed.
     pub max_attempts: u32,
@@ -113,7 +115,7 @@ impl Default for EvidenceSettings {
         Self {
             worker: true,
             poll_interval_ms: 2_000,
-            stale_after_secs: 1_800,
+            stale_after_secs: 60,
             max_attempts: 5,
             transfer_timeout_secs: 900,
         }

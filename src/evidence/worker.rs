@@ -10,7 +10,7 @@
 use super::robot_log::{self, RobotLogError};
 use super::{enabled, human_bytes};
 use crate::config::EvidenceSettings;
-use crate::ledger::{EvidenceKind, EvidenceRow, EvidenceState, Ledger, NewEvidence};
+use crate::ledger::{EvidenceKind, EvidenceRow, EvidenceState, Ledger, LedgerError, NewEvidence};
 use crate::mapping::{EvidencePolicy, ProjectsHandle};
 use crate::outbound::RetryPolicy;
 use crate::testmanager::{Artifact, ByteStream, Download, TestManager};
@@ -91,6 +91,9 @@ impl EvidenceWorker {
                 Ok(Some(row)) => {
                     tokio::select! {
                         () = self.process(&owner, row.clone()) => {}
+                        () = self.keep_claim(&owner, &row, stale) => {
+                            tracing::warn!(issue = %row.issue_key, file = %row.file_name, "evidence upload abandoned: another worker took the row over after this one could not renew its claim");
+                        }
                         () = self.signal.stop.notified() => {
                             tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
                             let _ = self.ledger.retry_evidence(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now()).await;
@@ -105,6 +108,27 @@ impl EvidenceWorker {
             tokio::select! {
                 () = self.signal.wake.notified() => {}
                 () = tokio::time::sleep(poll) => {}
+            }
+        }
+    }
+
+    /// Renews the claim on `row` every third of the stale limit while it is worked on, so a
+    /// long upload is not taken for a dead one, while a killed process's row goes stale (and
+    /// is claimed again) within `stale` of its last renewal. Returns only if the claim is lost.
+    async fn keep_claim(&self, owner: &str, row: &EvidenceRow, stale: Duration) {
+        let every = (stale / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            match self
+                .ledger
+                .renew_evidence(&row.id, owner, chrono::Utc::now())
+                .await
+            {
+                Ok(()) => {}
+                Err(LedgerError::ClaimLost) => return,
+                Err(e) => {
+                    tracing::warn!(issue = %row.issue_key, error = %e, "could not renew the claim on an evidence row; retrying")
+                }
             }
         }
     }

@@ -301,6 +301,10 @@ pub(crate) mod sql {
          SET state = 'pending', last_error = $3, not_before = $4 \
          WHERE id = $1 AND owner = $2 AND state = 'uploading'";
 
+    /// $1 id, $2 owner, $3 now. The holder's heartbeat: keeps the claim from going stale.
+    pub(crate) const RENEW: &str = "UPDATE evidence_items SET claimed_at = $3 \
+         WHERE id = $1 AND owner = $2 AND state = 'uploading'";
+
     /// $1 issue key.
     pub(crate) const FOR_ISSUE: &str = concat!(
         "SELECT ",
@@ -393,6 +397,22 @@ macro_rules! evidence_store {
                     .bind(owner)
                     .bind(error)
                     .bind(to_millis(not_before))
+                    .execute(&self.pool)
+                    .await?;
+                held(done.rows_affected())
+            }
+
+            async fn ev_renew(
+                &self,
+                id: &str,
+                owner: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> Result<(), LedgerError> {
+                use $crate::ledger::evidence::{sql, to_millis};
+                let done = sqlx::query(sql::RENEW)
+                    .bind(id)
+                    .bind(owner)
+                    .bind(to_millis(now))
                     .execute(&self.pool)
                     .await?;
                 held(done.rows_affected())

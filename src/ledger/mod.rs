@@ -154,8 +154,9 @@ pub trait Ledger: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<u64, LedgerError>;
 
-    /// Claims one row for `owner`: the oldest due `pending` row, or an `uploading` row claimed
-    /// longer than `stale_after` ago (its worker died; the upload may have happened). A
+    /// Claims one row for `owner`: the oldest due `pending` row, or an `uploading` row whose
+    /// claim was last claimed or renewed longer than `stale_after` ago (its worker died; the
+    /// upload may have happened). A
     /// `summary` row is claimable only once every other row of its issue is settled.
     /// State → `uploading`, attempts + 1. Of concurrent claimers exactly one gets a row.
     async fn claim_evidence(
@@ -184,6 +185,15 @@ pub trait Ledger: Send + Sync + 'static {
         owner: &str,
         error: &str,
         not_before: DateTime<Utc>,
+    ) -> Result<(), LedgerError>;
+
+    /// Renews `owner`'s claim on a row it is still working on, so that it does not go
+    /// stale; [`LedgerError::ClaimLost`] if `owner` no longer holds it.
+    async fn renew_evidence(
+        &self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
     ) -> Result<(), LedgerError>;
 
     /// Every evidence row of `issue_key`, in enqueue order.

@@ -325,6 +325,15 @@ impl Ledger for SqliteLedger {
         self.ev_retry(id, owner, error, not_before).await
     }
 
+    async fn renew_evidence(
+        &self,
+        id: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError> {
+        self.ev_renew(id, owner, now).await
+    }
+
     async fn evidence_for_issue(&self, issue_key: &str) -> Result<Vec<EvidenceRow>, LedgerError> {
         self.ev_for_issue(issue_key).await
     }

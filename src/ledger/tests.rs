@@ -179,16 +179,38 @@ async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(ledger: Arc<dyn
         ledger.claim_evidence("alive", t(30), STALE).await.unwrap(),
         None
     );
+    // A holder that renews keeps the row past the stale limit of its first claim.
+    ledger
+        .renew_evidence(&held.id, "dead", t(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.claim_evidence("alive", t(100), STALE).await.unwrap(),
+        None,
+        "a renewed claim is not stale"
+    );
+    assert!(
+        ledger
+            .renew_evidence(&held.id, "alive", t(60))
+            .await
+            .is_err(),
+        "only the holder renews"
+    );
+    // Then it stops renewing (its process died).
     let taken = ledger
-        .claim_evidence("alive", t(100), STALE)
+        .claim_evidence("alive", t(150), STALE)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((taken.id.as_str(), taken.attempts), (held.id.as_str(), 2));
     assert_eq!(taken.owner.as_deref(), Some("alive"));
-    // The dead worker can no longer settle it.
+    // The dead worker can no longer settle or renew it.
     assert!(ledger
         .settle_evidence(&held.id, "dead", super::EvidenceState::Done, None, None)
+        .await
+        .is_err());
+    assert!(ledger
+        .renew_evidence(&held.id, "dead", t(151))
         .await
         .is_err());
 }

@@ -389,3 +389,88 @@ async fn a_process_stopped_mid_upload_resumes_without_duplicates() {
         assert_eq!(summary.matches("Evidence from Test Manager").count(), 1);
     }
 }
+
+/// A live worker renews its claim while Jira is slow to answer an upload, so a second
+/// process on the same ledger does not take the row over although the upload outlasts
+/// `stale_after_secs`: every row is settled on its first claim.
+#[tokio::test]
+async fn a_slow_upload_keeps_its_claim_against_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    for store in stores(&dir).await {
+        let stale_fast = |settings: &mut tm_defect_bridge::config::Settings| {
+            settings.evidence.stale_after_secs = 1;
+            settings.evidence.poll_interval_ms = 50;
+        };
+        let first = spawn_app_tweaked(
+            AppOptions {
+                mapping: mapping("kinds = [\"attachments\"]"),
+                ..Default::default()
+            },
+            Some(store.clone()),
+            |settings, _| stale_fast(settings),
+        )
+        .await;
+        let seeded = SeededResult::new(None);
+        first.tm.seed(&seeded, "Failed").await;
+        first
+            .tm
+            .seed_evidence(
+                &seeded,
+                &[],
+                &[],
+                &[
+                    ("s1", "slow-one.bin", bytes(3_000, 5)),
+                    ("s2", "slow-two.bin", bytes(4_000, 6)),
+                ],
+            )
+            .await;
+        first
+            .jira
+            .behave(|b| b.slow_upload_delay = Duration::from_millis(2_500));
+        // A second process on the same ledger, polling for stale claims.
+        let mappings = dir
+            .path()
+            .join(format!("m-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&mappings).unwrap();
+        std::fs::write(
+            mappings.join("shop.toml"),
+            mapping("kinds = [\"attachments\"]"),
+        )
+        .unwrap();
+        let mut other = settings(
+            &first.jira,
+            &first.tm,
+            mappings,
+            JiraFlavour::Cloud,
+            store.clone(),
+        );
+        stale_fast(&mut other);
+        let _other = start_bridge(other).await;
+
+        let response = first.create_defect(&seeded.body()).await;
+        assert_eq!(response.status().as_u16(), 200);
+        until("the evidence summary", Duration::from_secs(30), || {
+            comments_text(&first.jira).contains("Evidence from Test Manager")
+        })
+        .await;
+        let issue_key = first.jira.issues()[0].key.clone();
+        let ledger = tm_defect_bridge::ledger::connect(&store, 1).await.unwrap();
+        let rows = ledger.evidence_for_issue(&issue_key).await.unwrap();
+        let files: Vec<_> = rows.iter().filter(|r| r.kind.is_file()).collect();
+        assert_eq!(files.len(), 2, "{rows:?} ({store})");
+        for row in files {
+            assert_eq!(
+                (row.state, row.attempts),
+                (tm_defect_bridge::ledger::EvidenceState::Done, 1),
+                "{} was taken over or retried ({store})",
+                row.file_name
+            );
+        }
+        assert_eq!(
+            uploads(&first.jira).await.len(),
+            2,
+            "one upload per file ({store})"
+        );
+        ledger.close().await;
+    }
+}

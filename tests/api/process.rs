@@ -1,5 +1,6 @@
 //! The real binary as a subprocess against the fakes: no secret in its logs
-//! at `RUST_LOG=trace`, and a graceful stop on SIGTERM.
+//! at `RUST_LOG=trace`, a graceful stop on SIGTERM, and evidence uploads that resume
+//! without duplicates after the process is killed (SIGKILL) mid-upload.
 
 use crate::helpers::*;
 use crate::jira_counts::seeded_issues;
@@ -14,25 +15,41 @@ struct Bridge {
     child: Child,
     output: Arc<Mutex<String>>,
     address: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 async fn start(jira: &FakeJira, tm: &FakeTestManager, log: &str) -> Bridge {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("mappings")).unwrap();
-    std::fs::write(dir.path().join("mappings/shop.toml"), MAPPING).unwrap();
+    let mut bridge = start_in(jira, tm, log, dir.path(), MAPPING, "").await;
+    bridge._dir = Some(dir);
+    bridge
+}
+
+/// A bridge whose ledger, mappings and config live in `dir` (so a second process can take
+/// over the first one's ledger), with `mapping` for route `shop` and `extra` appended to
+/// `bridge.toml`.
+async fn start_in(
+    jira: &FakeJira,
+    tm: &FakeTestManager,
+    log: &str,
+    dir: &std::path::Path,
+    mapping: &str,
+    extra: &str,
+) -> Bridge {
+    std::fs::create_dir_all(dir.join("mappings")).unwrap();
+    std::fs::write(dir.join("mappings/shop.toml"), mapping).unwrap();
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nworkers = 2\nshutdown_timeout_secs = 10\n\n\
          [jira]\nflavour = \"cloud\"\nbase_url = \"{}\"\nemail = \"bot@example.com\"\n\n\
          [testmanager]\nbase_url = \"{}\"\nclient_id = \"bridge-client\"\n\n\
          [store]\nurl = \"sqlite://{}\"\n\n[mappings]\ndir = \"{}\"\n\n\
-         [defects]\nsearch_lag_secs = 0\n",
+         [defects]\nsearch_lag_secs = 0\n\n{extra}\n",
         jira.base_url(),
         tm.base_url(),
-        dir.path().join("ledger.db").display(),
-        dir.path().join("mappings").display(),
+        dir.join("ledger.db").display(),
+        dir.join("mappings").display(),
     );
-    let config_path = dir.path().join("bridge.toml");
+    let config_path = dir.join("bridge.toml");
     std::fs::write(&config_path, config).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tm-defect-bridge"))
         .args(["serve", "--config"])
@@ -94,7 +111,7 @@ async fn start(jira: &FakeJira, tm: &FakeTestManager, log: &str) -> Bridge {
         child,
         output,
         address: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
+        _dir: None,
     }
 }
 
@@ -258,4 +275,91 @@ async fn sigterm_lets_an_in_flight_create_finish_and_exits_cleanly() {
         bridge.output()
     );
     assert_eq!(jira.issues().len(), 1);
+}
+
+/// SIGKILL while Jira holds an upload's answer: the row stays claimed by a dead process. The
+/// next process takes it over once the claim is no longer renewed (`stale_after_secs`, not
+/// the transfer timeout), finds the file already on the issue, uploads the rest once and
+/// posts one summary.
+#[tokio::test]
+async fn evidence_resumes_without_duplicates_after_the_process_is_killed() {
+    let (jira, tm, seeded) = fakes().await;
+    let files: Vec<(&str, &str, Vec<u8>)> = (0..4)
+        .map(|i| {
+            let name = ["one.bin", "two.bin", "three.bin", "four.bin"][i];
+            (["a1", "a2", "a3", "a4"][i], name, vec![i as u8; 20_000 + i])
+        })
+        .collect();
+    // The screenshot's size matches what the assertion lists (1234), as Test Manager's does.
+    tm.seed_evidence(&seeded, &[7; 1234], b"10:00 Error boom\n", &files)
+        .await;
+    jira.behave(|b| b.slow_upload_delay = Duration::from_secs(60));
+    let dir = tempfile::tempdir().unwrap();
+    let mapping = format!("{MAPPING}\n[evidence]\n");
+    let evidence = "[evidence]\npoll_interval_ms = 100\nstale_after_secs = 2\n";
+    let mut first = start_in(&jira, &tm, "info", dir.path(), &mapping, evidence).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/hooks/shop/{SECRET}/defects", first.address))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", first.output());
+    let started = Instant::now();
+    while jira
+        .issues()
+        .first()
+        .is_none_or(|i| i.attachments.is_empty())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}",
+            first.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let held = jira.issues()[0].attachments.len();
+    assert_eq!(held, 1, "one upload was in flight when the process died");
+    jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
+
+    let second = start_in(&jira, &tm, "info", dir.path(), &mapping, evidence).await;
+    let summary = || {
+        jira.issues()[0]
+            .comments
+            .iter()
+            .filter(|c| c.to_string().contains("Evidence from Test Manager"))
+            .count()
+    };
+    let started = Instant::now();
+    while summary() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the evidence did not resume: {}",
+            second.output()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let issue = jira.issues().remove(0);
+    let mut names: Vec<&str> = issue.attachments.iter().map(|a| a.0.as_str()).collect();
+    names.sort_unstable();
+    let mut unique = names.clone();
+    unique.dedup();
+    assert_eq!(names, unique, "no file twice");
+    assert_eq!(
+        names.len(),
+        6,
+        "screenshot, robot log and 4 attachments: {names:?}"
+    );
+    for (_, name, bytes) in &files {
+        let got = issue.attachments.iter().find(|a| a.0 == *name).unwrap();
+        assert!(got.1 == *bytes, "{name} arrived intact");
+    }
+    assert_eq!(summary(), 1, "one summary comment");
+    assert!(
+        second.output().contains("evidence already on the issue"),
+        "the taken-over upload was found on the issue: {}",
+        second.output()
+    );
 }
