@@ -30,11 +30,14 @@ impl CreateDefect {
             status: issue.status.clone(),
             priority: issue.priority.clone(),
         };
-        // Recorded before anything else: from here on, repeats answer this issue.
+        // Evidence is queued before the issue is recorded: once recorded, repeats are answered
+        // from the ledger without the failure's details, so a process dying between the two
+        // steps would otherwise lose the evidence. Queueing twice is harmless (rows are unique).
+        self.enqueue_evidence(job, &record.issue_key).await;
+        // From here on, repeats answer this issue.
         self.ledger
             .record_issue(job.key, &job.owner, &record, chrono::Utc::now())
             .await?;
-        self.enqueue_evidence(job, &record.issue_key).await;
         let link_back = async {
             if let Some(url) = job.link {
                 self.link_back(job.key, &record.issue_key, url).await;

@@ -374,7 +374,8 @@ impl EvidenceWorker {
 
     /// Once every file of the issue is settled: the list of this failure's
     /// evidence (attached, skipped and why, failed) is added to the issue's
-    /// description and posted as a comment.
+    /// description and posted as a comment. Both carry a marker naming the Test Manager
+    /// log; a retried step looks for it first, so neither is added twice.
     async fn summary(&self, row: &EvidenceRow) -> Settle {
         let rows = match self.ledger.evidence_for_issue(&row.issue_key).await {
             Ok(rows) => rows,
@@ -387,9 +388,8 @@ impl EvidenceWorker {
         if files.is_empty() {
             return Settle::Done(None);
         }
-        let summary = summary_markdown(&files);
         let marker = format!("Test Manager log {}", row.log_id);
-        let listed = format!("{summary}\n_({marker})_\n");
+        let listed = format!("{}\n_({marker})_\n", summary_markdown(&files));
         if let Err(e) = self
             .tracker
             .append_to_description(&row.issue_key, &marker, &listed)
@@ -398,7 +398,22 @@ impl EvidenceWorker {
             // The comment below still lists everything; the description is a convenience.
             tracing::warn!(issue = %row.issue_key, error = %e, "could not list the evidence in the description");
         }
-        match self.tracker.add_comment(&row.issue_key, &summary).await {
+        // A previous claim may have posted the comment and died before settling.
+        if row.attempts > 1 {
+            match self
+                .tracker
+                .has_comment_containing(&row.issue_key, &marker)
+                .await
+            {
+                Ok(true) => {
+                    tracing::info!(issue = %row.issue_key, "evidence summary already commented; not posting it again");
+                    return Settle::Done(None);
+                }
+                Ok(false) => {}
+                Err(e) => return Settle::Retry(format!("cannot read the issue's comments: {e}")),
+            }
+        }
+        match self.tracker.add_comment(&row.issue_key, &listed).await {
             Ok(()) => Settle::Done(None),
             Err(e) => Settle::Retry(e.to_string()),
         }

@@ -262,4 +262,14 @@ pub trait DefectTracker: Send + Sync + 'static {
     async fn attachments(&self, _issue_key: &str) -> Result<Vec<AttachedFile>, TrackerError> {
         Ok(Vec::new())
     }
+
+    /// Whether a comment on the issue contains `marker` (every page of comments is read).
+    /// Lets a step whose comment may have been posted before its worker died look first.
+    async fn has_comment_containing(
+        &self,
+        _issue_key: &str,
+        _marker: &str,
+    ) -> Result<bool, TrackerError> {
+        Ok(false)
+    }
 }

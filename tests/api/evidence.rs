@@ -474,3 +474,69 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
         ledger.close().await;
     }
 }
+
+/// Jira stores the summary comment but its answer is lost (502): the retried step reads the
+/// issue's comments page by page, finds its marker behind other people's comments, and does
+/// not post the summary again.
+#[tokio::test]
+async fn a_summary_whose_answer_was_lost_is_not_posted_twice() {
+    let app = spawn_app_with(AppOptions {
+        mapping: mapping("kinds = [\"attachments\"]"),
+        ..Default::default()
+    })
+    .await;
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    app.tm
+        .seed_evidence(&seeded, &[], &[], &[("a1", "one.bin", bytes(2_000, 7))])
+        .await;
+    app.jira.behave(|b| {
+        b.slow_upload_delay = Duration::from_millis(500);
+        b.fail_after_comment = 1;
+        b.comment_page_limit = 2;
+    });
+    let response = app.create_defect(&seeded.body()).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let key = app.jira.issues()[0].key.clone();
+    // Other people comment while the file uploads, so the marker sits on a later page.
+    for n in 0..3 {
+        app.jira.comment_as_user(&key, &format!("triage note {n}"));
+    }
+    until("the retried summary step", Duration::from_secs(20), || {
+        app.jira.issues()[0].comments.len() >= 4
+    })
+    .await;
+    let reads = || async {
+        app.jira
+            .received("GET", &format!("/issue/{key}/comment"))
+            .await
+            .len()
+    };
+    let started = Instant::now();
+    while reads().await < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the retried step never read the comments"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let comments = comments_text(&app.jira);
+    assert_eq!(
+        comments.matches("Evidence from Test Manager").count(),
+        1,
+        "{comments}"
+    );
+    let pages: Vec<String> = app
+        .jira
+        .received("GET", &format!("/issue/{key}/comment"))
+        .await
+        .iter()
+        .map(|r| r.url.query().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        pages,
+        ["startAt=0&maxResults=100", "startAt=2&maxResults=100"],
+        "read page by page until the marker"
+    );
+}

@@ -252,6 +252,11 @@ pub struct Behaviour {
     pub slow_upload_delay: std::time::Duration,
     /// Files larger than this many bytes are refused with 413 (Jira's attachment limit).
     pub attachment_limit: Option<usize>,
+    /// The next N comments are stored and then answered with a 502 (a lost answer).
+    pub fail_after_comment: u32,
+    /// Most comments one page returns, whatever `maxResults` asks (Jira caps pages too);
+    /// 0 means Jira's documented default of 100.
+    pub comment_page_limit: usize,
 }
 
 /// Fake Jira of either flavour. Creates are stateful (keys SHOP-1, SHOP-2, …)
@@ -515,14 +520,61 @@ impl FakeJira {
             .mount(&server)
             .await;
         let known = issues.clone();
+        let quirks = behaviour.clone();
         Mock::given(method("POST"))
             .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+/comment$")))
             .respond_with(move |request: &Request| {
+                let lose_answer = {
+                    let mut b = quirks.lock().unwrap();
+                    let lose = b.fail_after_comment > 0;
+                    b.fail_after_comment = b.fail_after_comment.saturating_sub(1);
+                    lose
+                };
                 with_issue(&known, request, |issue, request| {
                     let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
                     issue.comments.push(body["body"].clone());
+                    if lose_answer {
+                        return ResponseTemplate::new(502)
+                            .set_body_raw("<html><body>Bad Gateway</body></html>", "text/html");
+                    }
                     ResponseTemplate::new(201)
                         .set_body_json(json!({"id": "20001", "body": body["body"]}))
+                })
+            })
+            .mount(&server)
+            .await;
+        // Comments, paged like Jira: `startAt`, `maxResults` (capped), `total`.
+        let known = issues.clone();
+        let quirks = behaviour.clone();
+        Mock::given(method("GET"))
+            .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+/comment$")))
+            .respond_with(move |request: &Request| {
+                let cap = match quirks.lock().unwrap().comment_page_limit {
+                    0 => 100,
+                    n => n,
+                };
+                let query = |name: &str| {
+                    request
+                        .url
+                        .query_pairs()
+                        .find(|(k, _)| k == name)
+                        .and_then(|(_, v)| v.parse::<usize>().ok())
+                };
+                let start = query("startAt").unwrap_or(0);
+                let max = query("maxResults").unwrap_or(100).min(cap);
+                with_issue(&known, request, |issue, _| {
+                    let page: Vec<Value> = issue
+                        .comments
+                        .iter()
+                        .enumerate()
+                        .skip(start)
+                        .take(max)
+                        .map(|(i, body)| json!({"id": format!("{}", 20_000 + i), "body": body}))
+                        .collect();
+                    ResponseTemplate::new(200).set_body_json(json!({
+                        "startAt": start, "maxResults": max,
+                        "total": issue.comments.len(), "comments": page,
+                    }))
                 })
             })
             .mount(&server)
@@ -690,6 +742,16 @@ impl FakeJira {
     }
 
     /// Changes the fake's faults and quirks.
+    /// A comment someone else wrote on `key` (Markdown text as the body).
+    pub fn comment_as_user(&self, key: &str, text: &str) {
+        let mut issues = self.issues.lock().unwrap();
+        let issue = issues
+            .iter_mut()
+            .find(|i| i.key == key)
+            .expect("issue exists");
+        issue.comments.push(json!(text));
+    }
+
     pub fn behave(&self, f: impl FnOnce(&mut Behaviour)) {
         f(&mut self.behaviour.lock().unwrap());
     }

@@ -256,6 +256,56 @@ impl DefectTracker for JiraTracker {
             .collect())
     }
 
+    async fn has_comment_containing(
+        &self,
+        issue_key: &str,
+        marker: &str,
+    ) -> Result<bool, TrackerError> {
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Page {
+            #[serde(default)]
+            comments: Vec<Comment>,
+            #[serde(default)]
+            total: Option<u64>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Comment {
+            #[serde(default)]
+            body: serde_json::Value,
+        }
+        const PAGE: u64 = 100;
+        // Bounded: an issue with more comments than this is not read to the end.
+        const MAX_PAGES: u64 = 50;
+        let mut start = 0u64;
+        for _ in 0..MAX_PAGES {
+            let page: Page = send_json(
+                &self.outbound,
+                "read the comments",
+                Effect::Idempotent,
+                self.request(reqwest::Method::GET, &["issue", issue_key, "comment"])
+                    .query(&[("startAt", start), ("maxResults", PAGE)]),
+            )
+            .await?;
+            // The body is wiki text (Data Center) or an ADF tree (Cloud); the marker is
+            // plain words, so it shows in either serialised as JSON.
+            if page
+                .comments
+                .iter()
+                .any(|c| c.body.to_string().contains(marker))
+            {
+                return Ok(true);
+            }
+            let read = page.comments.len() as u64;
+            start += read;
+            // Jira may answer fewer than asked; only an empty page or the total ends it.
+            if read == 0 || page.total.is_some_and(|total| start >= total) {
+                return Ok(false);
+            }
+        }
+        Ok(false)
+    }
+
     async fn add_comment(&self, issue_key: &str, markdown: &str) -> Result<(), TrackerError> {
         let body =
             serde_json::json!({ "body": body::rich_text(self.connection.flavour(), markdown) });
