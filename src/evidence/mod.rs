@@ -7,6 +7,7 @@
 //! - [`worker`]: the background worker that claims queued rows one at a time, streams each
 //!   file in bounded chunks (never whole in memory), and finally comments on the issue what
 //!   was attached, skipped (and why) or failed.
+//! - [`robot_log`]: the robot log as a text file with its errors and warnings first.
 //!
 //! Exactly-once: a row is unique per (issue, kind, source), claimed by one worker (see
 //! [`crate::ledger::evidence`]), and an upload whose outcome is unknown is checked against
