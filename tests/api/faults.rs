@@ -252,6 +252,14 @@ struct DroppingProxy {
     dropped: Arc<AtomicU32>,
 }
 
+/// `head` with `Connection: close` added after the request line.
+fn with_connection_close(head: &[u8]) -> Vec<u8> {
+    match head.windows(2).position(|w| w == b"\r\n") {
+        Some(end) => [&head[..end + 2], b"Connection: close\r\n", &head[end + 2..]].concat(),
+        None => head.to_vec(),
+    }
+}
+
 async fn dropping_proxy() -> DroppingProxy {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy = DroppingProxy {
@@ -279,7 +287,11 @@ async fn dropping_proxy() -> DroppingProxy {
                 let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
                     return;
                 };
-                if outbound.write_all(&head[..n]).await.is_ok() {
+                // One request per connection (the server is told to close), so every request
+                // opens a new connection and "the first GET" does not depend on how the
+                // client happens to reuse its pool.
+                let head = with_connection_close(&head[..n]);
+                if outbound.write_all(&head).await.is_ok() {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                 }
             });
