@@ -65,7 +65,9 @@ impl PreparedLog {
     pub fn into_stream(self) -> ByteStream {
         let parts = self.parts.into_iter().map(|part| match part {
             Part::Text(text) => futures::stream::once(async move { Ok(text) }).boxed(),
-            Part::File(file) => tokio_util::io::ReaderStream::new(file).boxed(),
+            Part::File(file) => {
+                tokio_util::io::ReaderStream::with_capacity(file, 64 * 1024).boxed()
+            }
         });
         futures::stream::iter(parts).flatten().boxed()
     }
@@ -328,11 +330,16 @@ impl TextLines {
     }
 }
 
+/// Nesting deeper than this is counted, not stacked, so hostile input cannot grow memory.
+const MAX_DEPTH: usize = 256;
+
 /// Splits the elements of the first JSON array out of a byte stream.
 #[derive(Default)]
 struct JsonEntries {
-    /// Open containers: `[` or `{`.
+    /// Open containers: `[` or `{`, up to [`MAX_DEPTH`].
     stack: Vec<u8>,
+    /// Containers opened beyond [`MAX_DEPTH`], counted rather than held.
+    overflow: usize,
     in_string: bool,
     escaped: bool,
     /// Stack depth inside the entries array, once it is found.
@@ -390,11 +397,19 @@ impl JsonEntries {
                     if let Some(current) = &mut self.current {
                         current.push(byte);
                     }
-                    self.stack.push(byte);
+                    if self.stack.len() < MAX_DEPTH {
+                        self.stack.push(byte);
+                    } else {
+                        self.overflow += 1;
+                    }
                 }
                 b'}' | b']' => {
                     if let Some(current) = &mut self.current {
                         current.push(byte);
+                    }
+                    if self.overflow > 0 {
+                        self.overflow -= 1;
+                        continue;
                     }
                     self.stack.pop();
                     if self.current.is_some() && Some(self.stack.len()) == self.entries_depth {
@@ -586,6 +601,18 @@ mod tests {
         assert_eq!(level_of_text("Info: no error here"), Some("Info"));
         assert_eq!(level_of_text("just words"), None);
         assert!(is_problem("Fatal") && !is_problem("Info"));
+    }
+
+    #[test]
+    fn deep_nesting_is_counted_not_stacked() {
+        let deep = format!("[{}{}, \"next\"]", "[".repeat(10_000), "]".repeat(10_000));
+        let mut json = JsonEntries::default();
+        let out = json.feed(deep.as_bytes());
+        assert!(json.stack.len() <= MAX_DEPTH && json.stack.is_empty());
+        assert_eq!(
+            out.last().map(|c| c.bytes.as_slice()),
+            Some(&b"\"next\""[..])
+        );
     }
 
     #[test]
