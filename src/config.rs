@@ -104,8 +104,14 @@ pub struct EvidenceSettings {
     /// killed) and claimed again, after checking whether the file reached the issue, in
     /// seconds.
     pub stale_after_secs: u64,
-    /// Tries per file before it is reported as failed.
+    /// Tries per file before it is reported as failed, when the failure is the file's
+    /// own (Jira or Test Manager refused it).
     pub max_attempts: u32,
+    /// While Jira or Test Manager is unreachable, slow or failing (5xx, 429), a file is
+    /// tried past `max_attempts` until it has been queued this long, in seconds.
+    pub give_up_after_secs: u64,
+    /// Longest wait between two tries during such an outage, in seconds.
+    pub max_backoff_secs: u64,
     /// Longest time one file may take to stream from Test Manager to Jira, in seconds.
     pub transfer_timeout_secs: u64,
 }
@@ -117,6 +123,8 @@ impl Default for EvidenceSettings {
             poll_interval_ms: 2_000,
             stale_after_secs: 60,
             max_attempts: 5,
+            give_up_after_secs: 86_400,
+            max_backoff_secs: 300,
             transfer_timeout_secs: 900,
         }
     }

@@ -13,8 +13,8 @@ use crate::config::EvidenceSettings;
 use crate::ledger::{EvidenceKind, EvidenceRow, EvidenceState, Ledger, LedgerError, NewEvidence};
 use crate::mapping::{EvidencePolicy, ProjectsHandle};
 use crate::outbound::RetryPolicy;
-use crate::testmanager::{Artifact, ByteStream, Download, TestManager};
-use crate::tracker::{DefectTracker, UploadOutcome};
+use crate::testmanager::{Artifact, ByteStream, Download, TestManager, TestManagerError};
+use crate::tracker::{DefectTracker, TrackerError, UploadOutcome};
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,7 +69,57 @@ pub struct EvidenceWorker {
 enum Settle {
     Done(Option<u64>),
     Skipped(String),
-    Retry(String),
+    Retry(Failure),
+}
+
+/// Why a try failed, and whether waiting may help (an upstream down, slow or failing).
+struct Failure {
+    error: String,
+    transient: bool,
+}
+
+impl Failure {
+    fn transient(error: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            transient: true,
+        }
+    }
+
+    fn tracker(context: &str, e: &TrackerError) -> Self {
+        Self {
+            error: format!("{context}{e}"),
+            transient: e.is_transient(),
+        }
+    }
+}
+
+impl From<TrackerError> for Failure {
+    fn from(e: TrackerError) -> Self {
+        Self::tracker("", &e)
+    }
+}
+
+impl From<TestManagerError> for Failure {
+    fn from(e: TestManagerError) -> Self {
+        Self {
+            transient: e.is_transient(),
+            error: e.to_string(),
+        }
+    }
+}
+
+/// The ledger and the temporary files are local: their failures are worth waiting out.
+impl From<LedgerError> for Failure {
+    fn from(e: LedgerError) -> Self {
+        Self::transient(e.to_string())
+    }
+}
+
+impl From<RobotLogError> for Failure {
+    fn from(e: RobotLogError) -> Self {
+        Self::transient(e.to_string())
+    }
 }
 
 impl EvidenceWorker {
@@ -141,8 +191,9 @@ impl EvidenceWorker {
                 tracing::info!(issue = %row.issue_key, file = %row.file_name, reason = %why, "evidence skipped");
                 (EvidenceState::Skipped, None, Some(why))
             }
-            Settle::Retry(error) if row.attempts < self.settings.max_attempts.max(1) => {
-                let delay = self.retry.backoff(row.attempts);
+            Settle::Retry(failure) if self.keeps_trying(&row, &failure) => {
+                let error = failure.error;
+                let delay = self.delay(row.attempts);
                 tracing::warn!(issue = %row.issue_key, file = %row.file_name, attempt = row.attempts, %error, delay_ms = delay.as_millis() as u64, "evidence upload failed; will retry");
                 metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => "retried").increment(1);
                 let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
@@ -151,7 +202,7 @@ impl EvidenceWorker {
                 }
                 return;
             }
-            Settle::Retry(error) => {
+            Settle::Retry(Failure { error, .. }) => {
                 tracing::error!(issue = %row.issue_key, file = %row.file_name, attempts = row.attempts, %error, "evidence upload failed for good; reported on the issue");
                 (EvidenceState::Failed, None, Some(error))
             }
@@ -164,6 +215,26 @@ impl EvidenceWorker {
         {
             tracing::warn!(error = %e, issue = %row.issue_key, "could not settle the evidence row");
         }
+    }
+
+    /// Whether a failed row is tried again: up to `max_attempts` tries, and while an
+    /// upstream is down (a transient failure) for as long as `give_up_after_secs` from
+    /// when the row was queued, so an outage or a Jira restart loses no evidence.
+    fn keeps_trying(&self, row: &EvidenceRow, failure: &Failure) -> bool {
+        if row.attempts < self.settings.max_attempts.max(1) {
+            return true;
+        }
+        let age = chrono::Utc::now() - row.created_at;
+        failure.transient && age.num_seconds() < self.settings.give_up_after_secs as i64
+    }
+
+    /// The outbound policy's backoff for the first `max_attempts` tries, then doubling up
+    /// to `max_backoff_secs` while an outage lasts.
+    fn delay(&self, attempts: u32) -> Duration {
+        let outbound = self.retry.backoff(attempts);
+        let beyond = attempts.saturating_sub(self.settings.max_attempts).min(16);
+        let ceiling = Duration::from_secs(self.settings.max_backoff_secs).max(outbound);
+        outbound.saturating_mul(1 << beyond).min(ceiling)
     }
 
     fn policy(&self, row: &EvidenceRow) -> Result<(uuid::Uuid, EvidencePolicy), String> {
@@ -208,7 +279,7 @@ impl EvidenceWorker {
             .await
         {
             Ok(listed) => listed,
-            Err(e) => return Settle::Retry(e.to_string()),
+            Err(e) => return Settle::Retry(e.into()),
         };
         let mut seen = std::collections::HashSet::new();
         let items: Vec<NewEvidence> = listed
@@ -249,7 +320,7 @@ impl EvidenceWorker {
             .await
         {
             Ok(_) => Settle::Done(None),
-            Err(e) => Settle::Retry(e.to_string()),
+            Err(e) => Settle::Retry(e.into()),
         }
     }
 
@@ -275,7 +346,10 @@ impl EvidenceWorker {
                     }
                 }
                 Err(e) => {
-                    return Settle::Retry(format!("cannot check the issue's attachments: {e}"))
+                    return Settle::Retry(Failure::tracker(
+                        "cannot check the issue's attachments: ",
+                        &e,
+                    ))
                 }
             }
         }
@@ -285,7 +359,7 @@ impl EvidenceWorker {
                 .filter(|r| r.state == EvidenceState::Done && r.kind.is_file() && r.id != row.id)
                 .filter_map(|r| r.size_bytes)
                 .sum::<u64>(),
-            Err(e) => return Settle::Retry(e.to_string()),
+            Err(e) => return Settle::Retry(e.into()),
         };
         let room = policy.max_total_bytes.saturating_sub(attached);
         let total_note = || {
@@ -317,7 +391,7 @@ impl EvidenceWorker {
         {
             Ok(Some(d)) => d,
             Ok(None) => return Settle::Skipped("Test Manager has no such file (404)".into()),
-            Err(e) => return Settle::Retry(e.to_string()),
+            Err(e) => return Settle::Retry(e.into()),
         };
         let download = if row.kind == EvidenceKind::RobotLog {
             match robot_log_file(download, policy.max_file_bytes).await {
@@ -328,7 +402,7 @@ impl EvidenceWorker {
                         human_bytes(policy.max_file_bytes)
                     ))
                 }
-                Err(e) => return Settle::Retry(e.to_string()),
+                Err(e) => return Settle::Retry(e.into()),
             }
         } else {
             download
@@ -368,7 +442,7 @@ impl EvidenceWorker {
                     Settle::Skipped(total_note())
                 }
             }
-            Err(e) => Settle::Retry(e.to_string()),
+            Err(e) => Settle::Retry(e.into()),
         }
     }
 
@@ -379,7 +453,7 @@ impl EvidenceWorker {
     async fn summary(&self, row: &EvidenceRow) -> Settle {
         let rows = match self.ledger.evidence_for_issue(&row.issue_key).await {
             Ok(rows) => rows,
-            Err(e) => return Settle::Retry(e.to_string()),
+            Err(e) => return Settle::Retry(e.into()),
         };
         let files: Vec<&EvidenceRow> = rows
             .iter()
@@ -410,12 +484,17 @@ impl EvidenceWorker {
                     return Settle::Done(None);
                 }
                 Ok(false) => {}
-                Err(e) => return Settle::Retry(format!("cannot read the issue's comments: {e}")),
+                Err(e) => {
+                    return Settle::Retry(Failure::tracker(
+                        "cannot read the issue's comments: ",
+                        &e,
+                    ))
+                }
             }
         }
         match self.tracker.add_comment(&row.issue_key, &listed).await {
             Ok(()) => Settle::Done(None),
-            Err(e) => Settle::Retry(e.to_string()),
+            Err(e) => Settle::Retry(e.into()),
         }
     }
 }

@@ -157,6 +157,18 @@ pub enum TrackerError {
 }
 
 impl TrackerError {
+    /// True when the same call may succeed later: Jira unreachable, failing (5xx), slow
+    /// or rate limiting. Refusals, credentials and unreadable answers are not.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. }
+                | Self::Unavailable { .. }
+                | Self::Timeout { .. }
+                | Self::Ambiguous { .. }
+        )
+    }
+
     /// The call that failed.
     pub fn call(&self) -> &'static str {
         match self {

@@ -540,3 +540,85 @@ async fn a_summary_whose_answer_was_lost_is_not_posted_twice() {
         "read page by page until the marker"
     );
 }
+
+/// Jira answers uploads with 503 for longer than `max_attempts` tries (an outage, a
+/// restart): the file is tried again until Jira is back, then attached once.
+#[tokio::test]
+async fn an_outage_longer_than_max_attempts_loses_no_evidence() {
+    let app = spawn_app_tweaked(
+        AppOptions {
+            mapping: mapping("kinds = [\"attachments\"]"),
+            ..Default::default()
+        },
+        None,
+        |settings, _| {
+            settings.evidence.max_attempts = 2;
+            settings.evidence.max_backoff_secs = 1;
+        },
+    )
+    .await;
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    let file = bytes(9_000, 8);
+    app.tm
+        .seed_evidence(&seeded, &[], &[], &[("a1", "outage.bin", file.clone())])
+        .await;
+    app.jira.behave(|b| b.failing_uploads = Some((503, 6)));
+    let response = app.create_defect(&seeded.body()).await;
+    assert_eq!(response.status().as_u16(), 200);
+    until("the evidence summary", Duration::from_secs(30), || {
+        comments_text(&app.jira).contains("Evidence from Test Manager")
+    })
+    .await;
+    let issue = app.jira.issues().remove(0);
+    assert_eq!(issue.attachments.len(), 1);
+    assert!(issue.attachments[0].1 == file, "the file arrived intact");
+    assert_eq!(
+        uploads(&app.jira).await.len(),
+        7,
+        "6 refused, then 1 accepted"
+    );
+    let summary = comments_text(&app.jira);
+    assert!(
+        summary.contains("Attached") && !summary.contains("Failed after"),
+        "{summary}"
+    );
+}
+
+/// A file Jira keeps refusing for a reason of its own (no permission to attach) is tried
+/// `max_attempts` times, then reported as failed in the summary comment, with Jira's reason.
+#[tokio::test]
+async fn a_file_jira_keeps_refusing_is_reported_as_failed() {
+    let app = spawn_app_tweaked(
+        AppOptions {
+            mapping: mapping("kinds = [\"attachments\"]"),
+            ..Default::default()
+        },
+        None,
+        |settings, _| settings.evidence.max_attempts = 3,
+    )
+    .await;
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    app.tm
+        .seed_evidence(&seeded, &[], &[], &[("a1", "refused.bin", bytes(3_000, 9))])
+        .await;
+    app.jira.behave(|b| b.failing_uploads = Some((403, 100)));
+    let response = app.create_defect(&seeded.body()).await;
+    assert_eq!(response.status().as_u16(), 200);
+    until("the evidence summary", Duration::from_secs(30), || {
+        comments_text(&app.jira).contains("Evidence from Test Manager")
+    })
+    .await;
+    assert_eq!(
+        uploads(&app.jira).await.len(),
+        3,
+        "max_attempts tries, no more"
+    );
+    assert!(app.jira.issues()[0].attachments.is_empty());
+    let summary = comments_text(&app.jira);
+    assert!(
+        summary.contains("Failed after several tries") && summary.contains("refused.bin"),
+        "{summary}"
+    );
+}

@@ -252,6 +252,9 @@ pub struct Behaviour {
     pub slow_upload_delay: std::time::Duration,
     /// Files larger than this many bytes are refused with 413 (Jira's attachment limit).
     pub attachment_limit: Option<usize>,
+    /// The next N uploads are answered with this status and not stored: 503 comes as
+    /// a proxy's HTML page, anything else as Jira's JSON error body.
+    pub failing_uploads: Option<(u16, u32)>,
     /// The next N comments are stored and then answered with a 502 (a lost answer).
     pub fail_after_comment: u32,
     /// Most comments one page returns, whatever `maxResults` asks (Jira caps pages too);
@@ -585,10 +588,36 @@ impl FakeJira {
         Mock::given(method("POST"))
             .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+/attachments$")))
             .respond_with(move |request: &Request| {
-                let (delay, limit) = {
-                    let b = quirks.lock().unwrap();
-                    (b.slow_upload_delay, b.attachment_limit)
+                let (delay, limit, failing) = {
+                    let mut b = quirks.lock().unwrap();
+                    let failing = match &mut b.failing_uploads {
+                        Some((status, left)) if *left > 0 => {
+                            *left -= 1;
+                            Some(*status)
+                        }
+                        _ => None,
+                    };
+                    (b.slow_upload_delay, b.attachment_limit, failing)
                 };
+                match failing {
+                    Some(503) => {
+                        return ResponseTemplate::new(503).set_body_raw(
+                            "<html><body><h1>503 Service Unavailable</h1></body></html>",
+                            "text/html",
+                        )
+                    }
+                    Some(403) => {
+                        return ResponseTemplate::new(403).set_body_json(json!({
+                            "errorMessages": ["You do not have permission to create attachments for this issue."],
+                            "errors": {}
+                        }))
+                    }
+                    Some(status) => {
+                        return ResponseTemplate::new(status)
+                            .set_body_json(json!({"errorMessages": ["Upload failed"], "errors": {}}))
+                    }
+                    None => {}
+                }
                 with_issue(&known, request, |issue, request| {
                     let no_check = request
                         .headers
