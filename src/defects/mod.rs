@@ -164,7 +164,7 @@ impl CreateDefect {
             .map(|u| u.to_string());
 
         if let Some(entry) = self.ledger.get(&key).await? {
-            if let Some(outcome) = self.existing(&entry, link.as_deref()).await? {
+            if let Some(outcome) = self.existing(&mapping, &entry, link.as_deref()).await? {
                 return Ok(outcome);
             }
         }
@@ -204,7 +204,7 @@ impl CreateDefect {
             {
                 ClaimOutcome::Claimed { previous } => break previous,
                 ClaimOutcome::Done(entry) => {
-                    if let Some(outcome) = self.existing(&entry, link.as_deref()).await? {
+                    if let Some(outcome) = self.existing(&mapping, &entry, link.as_deref()).await? {
                         return Ok(outcome);
                     }
                 }
@@ -307,9 +307,11 @@ impl CreateDefect {
     }
 
     /// Answers from a ledger entry that already names an issue (retrying the
-    /// link back if it is missing); `None` when the entry holds no issue.
+    /// link back if it is missing, and queueing evidence the issue never got);
+    /// `None` when the entry holds no issue.
     async fn existing(
         &self,
+        mapping: &ProjectMapping,
         entry: &LedgerEntry,
         link: Option<&str>,
     ) -> Result<Option<DefectOutcome>, DefectError> {
@@ -323,7 +325,11 @@ impl CreateDefect {
                 }
             }
         };
-        let (fresh, ()) = tokio::join!(self.tracker.issue(&issue.issue_key), link_back);
+        let (fresh, (), ()) = tokio::join!(
+            self.tracker.issue(&issue.issue_key),
+            link_back,
+            self.backfill_evidence(mapping, &entry.key, &issue.issue_key)
+        );
         let issue = match fresh {
             Ok(fresh) => record::refreshed(issue, fresh),
             Err(e) => {

@@ -2,6 +2,7 @@
 
 use super::{CreateDefect, DefectError, DefectOutcome, Outcome};
 use crate::ledger::IssueRecord;
+use crate::mapping::ProjectMapping;
 use crate::result_key::ResultKey;
 use crate::tracker::{IssueRef, RemoteLink};
 
@@ -57,12 +58,16 @@ impl CreateDefect {
     /// Queues the job's evidence for the issue and wakes the upload worker; the answer does
     /// not wait for uploads. A queue failure is logged: the issue exists and must be answered.
     async fn enqueue_evidence(&self, job: &Job<'_>, issue_key: &str) {
-        if job.evidence.is_empty() {
+        self.enqueue_plan(&job.evidence, issue_key).await;
+    }
+
+    async fn enqueue_plan(&self, plan: &crate::evidence::Plan, issue_key: &str) {
+        if plan.is_empty() {
             return;
         }
         match self
             .ledger
-            .enqueue_evidence(&job.evidence.for_issue(issue_key), chrono::Utc::now())
+            .enqueue_evidence(&plan.for_issue(issue_key), chrono::Utc::now())
             .await
         {
             Ok(_) => {
@@ -74,6 +79,41 @@ impl CreateDefect {
                 tracing::error!(issue = %issue_key, error = %e, "could not queue the failure's evidence")
             }
         }
+    }
+
+    /// For a result answered from the ledger: when the mapping attaches evidence but
+    /// the issue has none queued (the mapping gained `[evidence]` after the issue was
+    /// created, or queueing failed), fetches the failure again and queues its evidence.
+    /// Problems are logged; the answer does not depend on this.
+    pub(super) async fn backfill_evidence(
+        &self,
+        mapping: &ProjectMapping,
+        key: &ResultKey,
+        issue_key: &str,
+    ) {
+        if mapping.evidence.is_none() {
+            return;
+        }
+        match self.ledger.evidence_for_issue(issue_key).await {
+            Ok(rows) if rows.is_empty() => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(issue = %issue_key, error = %e, "could not read the issue's evidence queue");
+                return;
+            }
+        }
+        let plan = match self
+            .testmanager
+            .fetch_failure(mapping.project_id, key)
+            .await
+        {
+            Ok(details) => crate::evidence::plan(mapping, &details),
+            Err(e) => {
+                tracing::warn!(issue = %issue_key, error = %e, "could not fetch the failure to queue its evidence; the next Create Defect tries again");
+                return;
+            }
+        };
+        self.enqueue_plan(&plan, issue_key).await;
     }
 
     /// Upserts the remote link (idempotent by `globalId`); a failure is logged

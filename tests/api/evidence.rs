@@ -622,3 +622,64 @@ async fn a_file_jira_keeps_refusing_is_reported_as_failed() {
         "{summary}"
     );
 }
+
+/// The issue was created while the mapping attached no evidence; after `[evidence]` is
+/// added, pressing Create Defect again answers the same issue and queues its evidence
+/// (once: a third press queues nothing more).
+#[tokio::test]
+async fn evidence_enabled_later_reaches_an_existing_issue_on_the_next_press() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir);
+    let before = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
+    let seeded = SeededResult::new(None);
+    before.tm.seed(&seeded, "Failed").await;
+    let file = bytes(4_000, 10);
+    before
+        .tm
+        .seed_evidence(&seeded, &[], &[], &[("a1", "later.bin", file.clone())])
+        .await;
+    let first = before.create_defect(&seeded.body()).await;
+    assert_eq!(first.status().as_u16(), 200);
+    let first: Value = first.json().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(uploads(&before.jira).await.is_empty(), "no [evidence] yet");
+
+    // The same ledger, Jira and Test Manager; the mapping now attaches evidence.
+    let mappings = dir.path().join("with-evidence");
+    std::fs::create_dir(&mappings).unwrap();
+    std::fs::write(
+        mappings.join("shop.toml"),
+        mapping("kinds = [\"attachments\"]"),
+    )
+    .unwrap();
+    let after = start_bridge(settings(
+        &before.jira,
+        &before.tm,
+        mappings,
+        JiraFlavour::Cloud,
+        store,
+    ))
+    .await;
+    let press = || async {
+        reqwest::Client::new()
+            .post(format!("{after}/hooks/shop/{SECRET}/defects"))
+            .json(&seeded.body())
+            .send()
+            .await
+            .unwrap()
+    };
+    let again: Value = press().await.json().await.unwrap();
+    assert!(first["link"].is_string(), "{first}");
+    assert_eq!(again["link"], first["link"], "the same issue answers");
+    until("the evidence summary", Duration::from_secs(20), || {
+        comments_text(&before.jira).contains("Evidence from Test Manager")
+    })
+    .await;
+    let issue = before.jira.issues().remove(0);
+    assert_eq!(before.jira.issues().len(), 1);
+    assert_eq!(issue.attachments.len(), 1);
+    assert!(issue.attachments[0].1 == file);
+    assert_eq!(press().await.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(uploads(&before.jira).await.len(), 1, "queued once");
+}
