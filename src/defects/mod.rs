@@ -9,6 +9,7 @@
 
 pub mod assemble;
 pub mod error;
+mod evidence_queue;
 pub mod inflight;
 mod record;
 mod repeat;
@@ -135,6 +136,14 @@ impl CreateDefect {
     }
 
     /// The mapping served at `route`.
+    fn evidence_queue(&self) -> evidence_queue::EvidenceQueue {
+        evidence_queue::EvidenceQueue {
+            ledger: self.ledger.clone(),
+            testmanager: self.testmanager.clone(),
+            signal: self.evidence_signal.clone(),
+        }
+    }
+
     fn mapping_for(&self, route: &str) -> Result<Arc<ProjectMapping>, DefectError> {
         self.projects
             .current()
@@ -311,7 +320,7 @@ impl CreateDefect {
     /// `None` when the entry holds no issue.
     async fn existing(
         &self,
-        mapping: &ProjectMapping,
+        mapping: &Arc<ProjectMapping>,
         entry: &LedgerEntry,
         link: Option<&str>,
     ) -> Result<Option<DefectOutcome>, DefectError> {
@@ -325,11 +334,9 @@ impl CreateDefect {
                 }
             }
         };
-        let (fresh, (), ()) = tokio::join!(
-            self.tracker.issue(&issue.issue_key),
-            link_back,
-            self.backfill_evidence(mapping, &entry.key, &issue.issue_key)
-        );
+        self.evidence_queue()
+            .backfill(mapping.clone(), entry.key.clone(), issue.issue_key.clone());
+        let (fresh, ()) = tokio::join!(self.tracker.issue(&issue.issue_key), link_back);
         let issue = match fresh {
             Ok(fresh) => record::refreshed(issue, fresh),
             Err(e) => {

@@ -2,7 +2,6 @@
 
 use super::{CreateDefect, DefectError, DefectOutcome, Outcome};
 use crate::ledger::IssueRecord;
-use crate::mapping::ProjectMapping;
 use crate::result_key::ResultKey;
 use crate::tracker::{IssueRef, RemoteLink};
 
@@ -34,7 +33,9 @@ impl CreateDefect {
         // Evidence is queued before the issue is recorded: once recorded, repeats are answered
         // from the ledger without the failure's details, so a process dying between the two
         // steps would otherwise lose the evidence. Queueing twice is harmless (rows are unique).
-        self.enqueue_evidence(job, &record.issue_key).await;
+        self.evidence_queue()
+            .enqueue(&job.evidence, &record.issue_key)
+            .await;
         // From here on, repeats answer this issue.
         self.ledger
             .record_issue(job.key, &job.owner, &record, chrono::Utc::now())
@@ -53,67 +54,6 @@ impl CreateDefect {
             issue: record,
             outcome,
         })
-    }
-
-    /// Queues the job's evidence for the issue and wakes the upload worker; the answer does
-    /// not wait for uploads. A queue failure is logged: the issue exists and must be answered.
-    async fn enqueue_evidence(&self, job: &Job<'_>, issue_key: &str) {
-        self.enqueue_plan(&job.evidence, issue_key).await;
-    }
-
-    async fn enqueue_plan(&self, plan: &crate::evidence::Plan, issue_key: &str) {
-        if plan.is_empty() {
-            return;
-        }
-        match self
-            .ledger
-            .enqueue_evidence(&plan.for_issue(issue_key), chrono::Utc::now())
-            .await
-        {
-            Ok(_) => {
-                if let Some(signal) = &self.evidence_signal {
-                    signal.wake();
-                }
-            }
-            Err(e) => {
-                tracing::error!(issue = %issue_key, error = %e, "could not queue the failure's evidence")
-            }
-        }
-    }
-
-    /// For a result answered from the ledger: when the mapping attaches evidence but
-    /// the issue has none queued (the mapping gained `[evidence]` after the issue was
-    /// created, or queueing failed), fetches the failure again and queues its evidence.
-    /// Problems are logged; the answer does not depend on this.
-    pub(super) async fn backfill_evidence(
-        &self,
-        mapping: &ProjectMapping,
-        key: &ResultKey,
-        issue_key: &str,
-    ) {
-        if mapping.evidence.is_none() {
-            return;
-        }
-        match self.ledger.evidence_for_issue(issue_key).await {
-            Ok(rows) if rows.is_empty() => {}
-            Ok(_) => return,
-            Err(e) => {
-                tracing::warn!(issue = %issue_key, error = %e, "could not read the issue's evidence queue");
-                return;
-            }
-        }
-        let plan = match self
-            .testmanager
-            .fetch_failure(mapping.project_id, key)
-            .await
-        {
-            Ok(details) => crate::evidence::plan(mapping, &details),
-            Err(e) => {
-                tracing::warn!(issue = %issue_key, error = %e, "could not fetch the failure to queue its evidence; the next Create Defect tries again");
-                return;
-            }
-        };
-        self.enqueue_plan(&plan, issue_key).await;
     }
 
     /// Upserts the remote link (idempotent by `globalId`); a failure is logged

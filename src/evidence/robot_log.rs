@@ -74,13 +74,15 @@ impl PreparedLog {
 }
 
 /// Reads `body` (at most `limit` bytes) and prepares the text file. `json` is whether the
-/// `Content-Type` named JSON.
+/// `Content-Type` named JSON. When the reordered file would be longer than `fit` (the
+/// room the mapping leaves), the log alone is attached: text as received, JSON as lines.
 pub async fn prepare(
     body: ByteStream,
     json: bool,
     limit: u64,
+    fit: u64,
 ) -> Result<PreparedLog, RobotLogError> {
-    let mut reader = Reader::new(json, limit).await?;
+    let mut reader = Reader::new(json, limit, fit).await?;
     let mut body = body;
     while let Some(chunk) = body.next().await {
         reader.feed(&chunk?).await?;
@@ -99,6 +101,7 @@ struct Reader {
     shape: Shape,
     json_type: bool,
     limit: u64,
+    fit: u64,
     received: u64,
     /// The whole log: raw bytes (text) or rendered lines (JSON).
     all: BufWriter<File>,
@@ -120,11 +123,12 @@ async fn spool() -> std::io::Result<BufWriter<File>> {
 }
 
 impl Reader {
-    async fn new(json_type: bool, limit: u64) -> std::io::Result<Self> {
+    async fn new(json_type: bool, limit: u64, fit: u64) -> std::io::Result<Self> {
         Ok(Self {
             shape: Shape::Undecided,
             json_type,
             limit,
+            fit,
             received: 0,
             all: spool().await?,
             problems: spool().await?,
@@ -189,12 +193,17 @@ impl Reader {
     async fn write_text(&mut self, lines: Vec<Captured>) -> Result<(), RobotLogError> {
         for line in lines {
             self.entries += 1;
-            let Ok(text) = std::str::from_utf8(&line.bytes) else {
-                // A cut line may end inside a character; only a whole bad line means binary.
-                if !line.cut {
-                    self.text_ok = false;
+            let text = match std::str::from_utf8(&line.bytes) {
+                Ok(text) => text,
+                // A cut line may end inside a character: keep what is whole.
+                Err(e) if line.cut && e.error_len().is_none() => {
+                    std::str::from_utf8(&line.bytes[..e.valid_up_to()]).unwrap_or_default()
                 }
-                continue;
+                // Not text: the file goes unchanged.
+                Err(_) => {
+                    self.text_ok = false;
+                    continue;
+                }
             };
             let text = text.trim_end_matches('\r');
             if level_of_text(text).is_some_and(is_problem) {
@@ -215,40 +224,89 @@ impl Reader {
                 if let Some(last) = lines.finish() {
                     self.write_text(vec![last]).await?;
                 }
-                let all = finish_file(self.all).await?;
-                if self.problem_count == 0 || !self.text_ok {
-                    return Ok(unchanged(all, self.entries).await?);
-                }
-                let problems = finish_file(self.problems).await?;
-                let note = "The full log follows exactly as Test Manager holds it.";
-                layout(self.problem_count, self.entries, problems, all, note).await
+                let all = finish_file(std::mem::replace(&mut self.all, spool().await?)).await?;
+                self.finish_text(all).await
             }
-            Shape::Json(mut json) => {
-                if let Some(last) = json.finish() {
-                    self.write_json(vec![last]).await?;
+            Shape::Json(json) => {
+                let raw = self.raw.take().expect("JSON bodies are copied");
+                if !json.well_formed() {
+                    // Text that starts like JSON (`[10:00:01] Info …`), or JSON lines.
+                    return self.reread_as_text(finish_file(raw).await?).await;
                 }
                 if self.entries == 0 {
-                    // Not the shape we read: attach what Test Manager sent.
-                    let raw = self.raw.take().expect("JSON bodies are copied");
+                    // JSON, but not a list of entries: attach what Test Manager sent.
                     return Ok(unchanged(finish_file(raw).await?, 0).await?);
                 }
                 let all = finish_file(self.all).await?;
                 let problems = finish_file(self.problems).await?;
                 let note = "The full log follows in Test Manager's order.";
-                layout(self.problem_count, self.entries, problems, all, note).await
+                layout(
+                    self.problem_count,
+                    self.entries,
+                    problems,
+                    all,
+                    note,
+                    self.fit,
+                )
+                .await
             }
             Shape::Undecided => Ok(unchanged(finish_file(self.all).await?, 0).await?),
         }
     }
 }
 
-/// Header, problems, then the full log.
+impl Reader {
+    /// Problems first, then `all` (the log as received), if there are problems and it is text.
+    async fn finish_text(self, all: File) -> Result<PreparedLog, RobotLogError> {
+        if self.problem_count == 0 || !self.text_ok {
+            return Ok(unchanged(all, self.entries).await?);
+        }
+        let problems = finish_file(self.problems).await?;
+        let note = "The full log follows exactly as Test Manager holds it.";
+        layout(
+            self.problem_count,
+            self.entries,
+            problems,
+            all,
+            note,
+            self.fit,
+        )
+        .await
+    }
+
+    /// Reads the raw copy of a body that was not JSON after all as text lines.
+    async fn reread_as_text(mut self, mut raw: File) -> Result<PreparedLog, RobotLogError> {
+        use tokio::io::AsyncReadExt;
+        self.problems = spool().await?;
+        self.entries = 0;
+        self.problem_count = 0;
+        self.text_ok = true;
+        let mut lines = TextLines::default();
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = raw.read(&mut buffer).await?;
+            if n == 0 {
+                break;
+            }
+            let done = lines.feed(&buffer[..n]);
+            self.write_text(done).await?;
+        }
+        if let Some(last) = lines.finish() {
+            self.write_text(vec![last]).await?;
+        }
+        raw.seek(SeekFrom::Start(0)).await?;
+        self.finish_text(raw).await
+    }
+}
+
+/// Header, problems, then the full log; the full log alone if that would not `fit`.
 async fn layout(
     problem_count: u64,
     entries: u64,
     problems: File,
     all: File,
     full_note: &str,
+    fit: u64,
 ) -> Result<PreparedLog, RobotLogError> {
     let header = format!(
         "Robot log: {problem_count} error and warning entries of {entries}, listed first. \
@@ -257,8 +315,12 @@ async fn layout(
     let between = "\n==== Full log ====\n";
     let problems_len = problems.metadata().await?.len();
     let all_len = all.metadata().await?.len();
+    let length = (header.len() + between.len()) as u64 + problems_len + all_len;
+    if length > fit {
+        return Ok(unchanged(all, entries).await?);
+    }
     Ok(PreparedLog {
-        length: (header.len() + between.len()) as u64 + problems_len + all_len,
+        length,
         problems: problem_count,
         entries,
         parts: vec![
@@ -344,21 +406,43 @@ struct JsonEntries {
     escaped: bool,
     /// Stack depth inside the entries array, once it is found.
     entries_depth: Option<usize>,
+    /// The entries array has closed: nothing more is an entry.
+    entries_done: bool,
     current: Option<Captured>,
+    /// The top-level value has closed.
+    closed_top: bool,
+    /// Not one well-formed JSON value: bytes after it, or brackets that do not match.
+    malformed: bool,
 }
 
 impl JsonEntries {
-    fn at_entry_level(&mut self) -> bool {
-        if self.stack.last() != Some(&b'[') || self.current.is_some() {
+    /// Whether a value starting here is an entry. The entries array is the first array
+    /// holding objects (or the top-level array, holding strings); it is fixed once found.
+    fn at_entry_level(&mut self, object: bool) -> bool {
+        if self.entries_done
+            || self.overflow > 0
+            || self.stack.last() != Some(&b'[')
+            || self.current.is_some()
+        {
             return false;
         }
         match self.entries_depth {
             Some(depth) => depth == self.stack.len(),
-            None => {
+            None if object || self.stack.len() == 1 => {
                 self.entries_depth = Some(self.stack.len());
                 true
             }
+            None => false,
         }
+    }
+
+    /// One complete JSON value, nothing after it.
+    fn well_formed(&self) -> bool {
+        !self.malformed
+            && self.closed_top
+            && !self.in_string
+            && self.stack.is_empty()
+            && self.overflow == 0
     }
 
     fn feed(&mut self, chunk: &[u8]) -> Vec<Captured> {
@@ -380,10 +464,13 @@ impl JsonEntries {
                 }
                 continue;
             }
+            if self.closed_top && !byte.is_ascii_whitespace() {
+                self.malformed = true;
+            }
             match byte {
                 b'"' => {
                     self.in_string = true;
-                    if self.at_entry_level() {
+                    if self.at_entry_level(false) {
                         self.current = Some(Captured::default());
                     }
                     if let Some(current) = &mut self.current {
@@ -391,7 +478,7 @@ impl JsonEntries {
                     }
                 }
                 b'{' | b'[' => {
-                    if byte == b'{' && self.at_entry_level() {
+                    if byte == b'{' && self.at_entry_level(true) {
                         self.current = Some(Captured::default());
                     }
                     if let Some(current) = &mut self.current {
@@ -411,9 +498,20 @@ impl JsonEntries {
                         self.overflow -= 1;
                         continue;
                     }
-                    self.stack.pop();
+                    let opener = if byte == b'}' { b'{' } else { b'[' };
+                    if self.stack.pop() != Some(opener) {
+                        self.malformed = true;
+                    }
+                    if self.stack.is_empty() {
+                        self.closed_top = true;
+                    }
                     if self.current.is_some() && Some(self.stack.len()) == self.entries_depth {
                         done.extend(self.current.take());
+                    } else if self
+                        .entries_depth
+                        .is_some_and(|depth| self.stack.len() < depth)
+                    {
+                        self.entries_done = true;
                     }
                 }
                 _ => {
@@ -424,14 +522,6 @@ impl JsonEntries {
             }
         }
         done
-    }
-
-    /// An entry left open by a body that ended early.
-    fn finish(&mut self) -> Option<Captured> {
-        self.current.take().map(|mut c| {
-            c.cut = true;
-            c
-        })
     }
 }
 
@@ -530,11 +620,11 @@ mod tests {
 
     fn entries(chunks: &[&str]) -> Vec<String> {
         let mut json = JsonEntries::default();
-        let mut out: Vec<Captured> = chunks
+        let out: Vec<Captured> = chunks
             .iter()
             .flat_map(|c| json.feed(c.as_bytes()))
             .collect();
-        out.extend(json.finish());
+        assert!(json.well_formed());
         out.into_iter()
             .map(|c| String::from_utf8(c.bytes).unwrap())
             .collect()
@@ -632,7 +722,7 @@ mod tests {
                 .collect::<Vec<_>>(),
         )
         .boxed();
-        let log = prepare(stream, json, 1 << 20).await.unwrap();
+        let log = prepare(stream, json, 1 << 20, 1 << 20).await.unwrap();
         let (length, problems, entries) = (log.length, log.problems, log.entries);
         let mut out = Vec::new();
         let mut stream = log.into_stream();
@@ -668,13 +758,14 @@ mod tests {
     async fn a_log_without_problems_or_not_text_is_unchanged() {
         let body = b"10:00 Info start\n10:01 Info end\n";
         assert_eq!(prepared(body, false).await.1.as_bytes(), body);
+        // A valid error line beside bytes that are not UTF-8: binary, so left unchanged.
         let binary = [
-            0xff, 0xfe, b'\n', b'E', b'r', b'r', b'o', b'r', b' ', 0xc3, 0x28, b'\n',
+            0xff, 0xfe, b'\n', b'E', b'r', b'r', b'o', b'r', b' ', b'x', b'\n',
         ];
         let stream: ByteStream =
             futures::stream::once(async move { Ok(bytes::Bytes::copy_from_slice(&binary)) })
                 .boxed();
-        let log = prepare(stream, false, 1 << 20).await.unwrap();
+        let log = prepare(stream, false, 1 << 20, 1 << 20).await.unwrap();
         assert_eq!((log.length, log.problems), (binary.len() as u64, 0));
     }
 
@@ -703,8 +794,63 @@ mod tests {
             futures::stream::iter((0..10).map(|_| Ok(bytes::Bytes::from_static(b"0123456789"))))
                 .boxed();
         assert!(matches!(
-            prepare(stream, false, 50).await,
+            prepare(stream, false, 50, 50).await,
             Err(RobotLogError::TooLarge { limit: 50 })
         ));
+    }
+
+    #[tokio::test]
+    async fn text_that_starts_like_json_is_read_as_text() {
+        let body = "[10:00:01] Info Start\n[10:00:02] Info Typed into [\"Card number\"]\n\
+                    [10:00:03] Error Card declined\n[10:00:04] Info End\n";
+        let (log, text) = prepared(body.as_bytes(), false).await;
+        assert_eq!((log.problems, log.entries), (1, 4));
+        let (head, full) = text.split_once("==== Full log ====\n").unwrap();
+        assert_eq!(full, body);
+        assert!(head.contains("[10:00:03] Error Card declined\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn json_lines_are_read_as_text_lines() {
+        let body = "{\"level\":\"Info\",\"message\":\"a\",\"tags\":[\"x\"]}\n\
+                    {\"level\":\"Error\",\"message\":\"boom\"}\n";
+        let (log, text) = prepared(body.as_bytes(), true).await;
+        assert_eq!((log.problems, log.entries), (1, 2));
+        assert!(text.ends_with(body), "the log is kept as sent: {text}");
+    }
+
+    #[test]
+    fn only_the_first_array_of_objects_holds_entries() {
+        assert_eq!(
+            entries(&[r#"{"meta":{"tags":["a"]},"data":[{"message":"x"}],"links":["next"]}"#]),
+            vec![r#"{"message":"x"}"#]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reordered_log_that_would_not_fit_is_attached_as_received() {
+        let body = "10:00 Info start\n10:01 Error boom\n10:02 Info end\n";
+        let stream: ByteStream =
+            futures::stream::once(async move { Ok(bytes::Bytes::from_static(body.as_bytes())) })
+                .boxed();
+        let log = prepare(stream, false, 1 << 20, body.len() as u64 + 10)
+            .await
+            .unwrap();
+        assert_eq!(log.length, body.len() as u64, "the log alone fits");
+    }
+
+    #[tokio::test]
+    async fn a_cut_problem_line_keeps_its_whole_characters() {
+        // An error line longer than an entry, cut inside a two-byte character.
+        let mut body = b"Error ".to_vec();
+        body.resize(MAX_ENTRY_BYTES - 1, b'x');
+        body.extend_from_slice("é and more\n10:01 Info end\n".as_bytes());
+        let (log, text) = prepared(&body, false).await;
+        assert_eq!(log.problems, 1);
+        let (head, _) = text.split_once("==== Full log ====\n").unwrap();
+        assert!(
+            head.contains(&format!("x{CUT_MARK}\n")),
+            "the cut line is listed"
+        );
     }
 }

@@ -65,6 +65,9 @@ pub struct EvidenceWorker {
     pub signal: Arc<Signal>,
 }
 
+/// A row taken over from this many dead workers is failed rather than tried again.
+const MAX_TAKEOVERS: u32 = 5;
+
 /// How one row ended this time.
 enum Settle {
     Done(Option<u64>),
@@ -109,16 +112,20 @@ impl From<TestManagerError> for Failure {
     }
 }
 
-/// The ledger and the temporary files are local: their failures are worth waiting out.
+/// The ledger is shared state every step needs: its failures are worth waiting out.
 impl From<LedgerError> for Failure {
     fn from(e: LedgerError) -> Self {
         Self::transient(e.to_string())
     }
 }
 
+/// A log that broke off mid-transfer, or a full disk: this file's own failure.
 impl From<RobotLogError> for Failure {
     fn from(e: RobotLogError) -> Self {
-        Self::transient(e.to_string())
+        Self {
+            error: e.to_string(),
+            transient: false,
+        }
     }
 }
 
@@ -142,7 +149,7 @@ impl EvidenceWorker {
                     tokio::select! {
                         () = self.process(&owner, row.clone()) => {}
                         () = self.keep_claim(&owner, &row, stale) => {
-                            tracing::warn!(issue = %row.issue_key, file = %row.file_name, "evidence upload abandoned: another worker took the row over after this one could not renew its claim");
+                            tracing::warn!(issue = %row.issue_key, file = %row.file_name, "evidence upload abandoned: its claim could not be renewed, so another worker may take the row over");
                         }
                         () = self.signal.stop.notified() => {
                             tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
@@ -164,9 +171,13 @@ impl EvidenceWorker {
 
     /// Renews the claim on `row` every third of the stale limit while it is worked on, so a
     /// long upload is not taken for a dead one, while a killed process's row goes stale (and
-    /// is claimed again) within `stale` of its last renewal. Returns only if the claim is lost.
+    /// is claimed again) within `stale` of its last renewal. Returns when the claim is lost,
+    /// or when renewals have failed for two thirds of `stale` (the ledger unreachable):
+    /// another worker may take the row over soon, and two uploads of one file must not
+    /// overlap.
     async fn keep_claim(&self, owner: &str, row: &EvidenceRow, stale: Duration) {
         let every = (stale / 3).max(Duration::from_millis(100));
+        let mut renewed = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(every).await;
             match self
@@ -174,8 +185,12 @@ impl EvidenceWorker {
                 .renew_evidence(&row.id, owner, chrono::Utc::now())
                 .await
             {
-                Ok(()) => {}
+                Ok(()) => renewed = tokio::time::Instant::now(),
                 Err(LedgerError::ClaimLost) => return,
+                Err(e) if renewed.elapsed() >= stale * 2 / 3 => {
+                    tracing::warn!(issue = %row.issue_key, error = %e, "could not renew the claim on an evidence row in time");
+                    return;
+                }
                 Err(e) => {
                     tracing::warn!(issue = %row.issue_key, error = %e, "could not renew the claim on an evidence row; retrying")
                 }
@@ -184,7 +199,20 @@ impl EvidenceWorker {
     }
 
     async fn process(&self, owner: &str, row: EvidenceRow) {
-        let outcome = self.attempt(&row).await;
+        let outcome = if row.takeovers >= MAX_TAKEOVERS {
+            // Each of those workers died mid-upload (out of memory or disk, or killed):
+            // trying again would take the next one down too.
+            Settle::Retry(Failure {
+                error: format!(
+                    "its upload was cut off {} times by a bridge process that stopped \
+                     (killed, or out of memory or disk); not tried again",
+                    row.takeovers
+                ),
+                transient: false,
+            })
+        } else {
+            self.attempt(&row).await
+        };
         let (state, size, note) = match outcome {
             Settle::Done(size) => (EvidenceState::Done, size, None),
             Settle::Skipped(why) => {
@@ -221,6 +249,9 @@ impl EvidenceWorker {
     /// upstream is down (a transient failure) for as long as `give_up_after_secs` from
     /// when the row was queued, so an outage or a Jira restart loses no evidence.
     fn keeps_trying(&self, row: &EvidenceRow, failure: &Failure) -> bool {
+        if row.takeovers >= MAX_TAKEOVERS {
+            return false;
+        }
         if row.attempts < self.settings.max_attempts.max(1) {
             return true;
         }
@@ -394,7 +425,7 @@ impl EvidenceWorker {
             Err(e) => return Settle::Retry(e.into()),
         };
         let download = if row.kind == EvidenceKind::RobotLog {
-            match robot_log_file(download, policy.max_file_bytes).await {
+            match robot_log_file(download, policy.max_file_bytes, room).await {
                 Ok(prepared) => prepared,
                 Err(RobotLogError::TooLarge { .. }) => {
                     return Settle::Skipped(format!(
@@ -442,7 +473,17 @@ impl EvidenceWorker {
                     Settle::Skipped(total_note())
                 }
             }
-            Err(e) => Settle::Retry(e.into()),
+            // Jira could not be reached, or asked to wait: an outage. A transfer that broke
+            // off or timed out once Jira had it is this file's own failure (its size, a
+            // proxy in between), limited by max_attempts: the next try's look at the
+            // issue's attachments tells an outage apart.
+            Err(e) => Settle::Retry(Failure {
+                transient: matches!(
+                    e,
+                    TrackerError::Unavailable { .. } | TrackerError::RateLimited { .. }
+                ),
+                error: e.to_string(),
+            }),
         }
     }
 
@@ -499,11 +540,13 @@ impl EvidenceWorker {
     }
 }
 
-/// The robot log as a text file with its errors and warnings first (see [`robot_log`]).
-/// A JSON log shrinks when written as text, so up to four times the per-file limit is read.
+/// The robot log as a text file with its errors and warnings first (see [`robot_log`]), or
+/// the log alone when that would not fit in `room` or the per-file limit. A JSON log
+/// shrinks when written as text, so up to four times the per-file limit is read.
 async fn robot_log_file(
     download: Download,
     max_file_bytes: u64,
+    room: u64,
 ) -> Result<Download, RobotLogError> {
     let json = download
         .content_type
@@ -514,7 +557,8 @@ async fn robot_log_file(
     } else {
         max_file_bytes
     };
-    let prepared = robot_log::prepare(download.body, json, read_limit).await?;
+    let fit = max_file_bytes.min(room);
+    let prepared = robot_log::prepare(download.body, json, read_limit, fit).await?;
     Ok(Download {
         length: Some(prepared.length),
         content_type: Some("text/plain; charset=utf-8".into()),

@@ -166,6 +166,8 @@ pub struct EvidenceRow {
     pub owner: Option<String>,
     /// Claims so far (1 on the first claim).
     pub attempts: u32,
+    /// Claims taken from a worker that had stopped renewing (died mid-upload).
+    pub takeovers: u32,
     /// Why it was skipped, or the last failure.
     pub last_error: Option<String>,
     /// Enqueue order within one enqueue call.
@@ -199,6 +201,7 @@ pub(crate) struct RawEvidence {
     pub(crate) state: String,
     pub(crate) owner: Option<String>,
     pub(crate) attempts: i64,
+    pub(crate) takeovers: i64,
     pub(crate) last_error: Option<String>,
     pub(crate) seq: i64,
     pub(crate) created_at: i64,
@@ -212,6 +215,7 @@ impl TryFrom<RawEvidence> for EvidenceRow {
             state: r.state.parse()?,
             size_bytes: r.size_bytes.and_then(|s| u64::try_from(s).ok()),
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            takeovers: u32::try_from(r.takeovers).unwrap_or(u32::MAX),
             created_at: DateTime::from_timestamp_millis(r.created_at).ok_or_else(|| {
                 LedgerError::Corrupt(format!(
                     "evidence created_at out of range: {}",
@@ -236,7 +240,7 @@ pub(crate) mod sql {
     macro_rules! evidence_columns {
         () => {
             "id, issue_key, route, log_id, kind, source_id, file_name, size_bytes, state, owner, \
-             attempts, last_error, seq, created_at"
+             attempts, takeovers, last_error, seq, created_at"
         };
     }
 
@@ -270,7 +274,8 @@ pub(crate) mod sql {
         ($lock:literal) => {
             concat!(
                 "UPDATE evidence_items SET state = 'uploading', owner = $1, claimed_at = $2, \
-                 attempts = attempts + 1 \
+                 attempts = attempts + 1, \
+                 takeovers = takeovers + CASE WHEN state = 'uploading' THEN 1 ELSE 0 END \
                  WHERE id = (SELECT e.id FROM evidence_items e WHERE ",
                 claimable!("e"),
                 " AND (e.kind <> 'summary' OR NOT EXISTS (SELECT 1 FROM evidence_items o \
@@ -446,6 +451,7 @@ macro_rules! evidence_store {
                 state: row.try_get("state")?,
                 owner: row.try_get("owner")?,
                 attempts: row.try_get("attempts")?,
+                takeovers: row.try_get("takeovers")?,
                 last_error: row.try_get("last_error")?,
                 seq: row.try_get("seq")?,
                 created_at: row.try_get("created_at")?,

@@ -203,6 +203,11 @@ async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(ledger: Arc<dyn
         .unwrap()
         .unwrap();
     assert_eq!((taken.id.as_str(), taken.attempts), (held.id.as_str(), 2));
+    assert_eq!(
+        (held.takeovers, taken.takeovers),
+        (0, 1),
+        "a takeover is counted"
+    );
     assert_eq!(taken.owner.as_deref(), Some("alive"));
     // The dead worker can no longer settle or renew it.
     assert!(ledger

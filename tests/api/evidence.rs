@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tm_defect_bridge::config::JiraFlavour;
 
@@ -475,11 +476,48 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
     }
 }
 
-/// Jira stores the summary comment but its answer is lost (502): the retried step reads the
-/// issue's comments page by page, finds its marker behind other people's comments, and does
-/// not post the summary again.
+/// Jira stores the summary comment but its answer is lost (502): the retried step reads
+/// the issue's comments newest first, finds its marker, and does not post it again.
 #[tokio::test]
 async fn a_summary_whose_answer_was_lost_is_not_posted_twice() {
+    let (app, key) = summary_after_comment_trouble(|b| b.fail_after_comment = 1).await;
+    let comments = comments_text(&app.jira);
+    assert_eq!(
+        comments.matches("Evidence from Test Manager").count(),
+        1,
+        "{comments}"
+    );
+    assert_eq!(
+        comment_reads(&app, &key).await,
+        ["startAt=0&maxResults=100&orderBy=-created"],
+        "the newest page holds the marker"
+    );
+}
+
+/// Jira refuses the summary comment (503, not stored): the retried step reads every page
+/// of comments (Jira caps the page below what was asked), finds no marker, and posts it.
+#[tokio::test]
+async fn a_refused_summary_is_posted_after_reading_every_page() {
+    let (app, key) = summary_after_comment_trouble(|b| b.refuse_comments = 1).await;
+    let comments = comments_text(&app.jira);
+    assert_eq!(
+        comments.matches("Evidence from Test Manager").count(),
+        1,
+        "{comments}"
+    );
+    assert_eq!(
+        comment_reads(&app, &key).await,
+        [
+            "startAt=0&maxResults=100&orderBy=-created",
+            "startAt=2&maxResults=100&orderBy=-created"
+        ],
+        "page by page until the total"
+    );
+}
+
+/// One attachment, three comments by people while it uploads, pages of 2 comments, and
+/// `trouble` for the summary comment; returns once the summary is on the issue.
+async fn summary_after_comment_trouble(trouble: impl FnOnce(&mut Behaviour)) -> (TestApp, String) {
     let app = spawn_app_with(AppOptions {
         mapping: mapping("kinds = [\"attachments\"]"),
         ..Default::default()
@@ -492,59 +530,41 @@ async fn a_summary_whose_answer_was_lost_is_not_posted_twice() {
         .await;
     app.jira.behave(|b| {
         b.slow_upload_delay = Duration::from_millis(500);
-        b.fail_after_comment = 1;
         b.comment_page_limit = 2;
+        trouble(b);
     });
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status().as_u16(), 200);
     let key = app.jira.issues()[0].key.clone();
-    // Other people comment while the file uploads, so the marker sits on a later page.
     for n in 0..3 {
         app.jira.comment_as_user(&key, &format!("triage note {n}"));
     }
-    until("the retried summary step", Duration::from_secs(20), || {
-        app.jira.issues()[0].comments.len() >= 4
+    until("the summary comment", Duration::from_secs(20), || {
+        comments_text(&app.jira).contains("Evidence from Test Manager")
     })
     .await;
-    let reads = || async {
-        app.jira
-            .received("GET", &format!("/issue/{key}/comment"))
-            .await
-            .len()
-    };
-    let started = Instant::now();
-    while reads().await < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the retried step never read the comments"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let comments = comments_text(&app.jira);
-    assert_eq!(
-        comments.matches("Evidence from Test Manager").count(),
-        1,
-        "{comments}"
-    );
-    let pages: Vec<String> = app
-        .jira
+    (app, key)
+}
+
+/// The query strings of the comment reads Jira received for `key`.
+async fn comment_reads(app: &TestApp, key: &str) -> Vec<String> {
+    app.jira
         .received("GET", &format!("/issue/{key}/comment"))
         .await
         .iter()
         .map(|r| r.url.query().unwrap_or_default().to_owned())
-        .collect();
-    assert_eq!(
-        pages,
-        ["startAt=0&maxResults=100", "startAt=2&maxResults=100"],
-        "read page by page until the marker"
-    );
+        .collect()
 }
 
-/// Jira answers uploads with 503 for longer than `max_attempts` tries (an outage, a
-/// restart): the file is tried again until Jira is back, then attached once.
+/// Jira is killed while an upload is in flight and stays down for longer than
+/// `max_attempts` tries (connections refused), then comes back on the same address: the
+/// file that reached Jira before the kill is found there, the rest are attached once, and
+/// nothing is reported as failed.
 #[tokio::test]
-async fn an_outage_longer_than_max_attempts_loses_no_evidence() {
+async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
+    let proxy: Arc<std::sync::OnceLock<Restartable>> = Arc::default();
+    let jira_address = Arc::new(std::sync::OnceLock::new());
     let app = spawn_app_tweaked(
         AppOptions {
             mapping: mapping("kinds = [\"attachments\"]"),
@@ -554,35 +574,96 @@ async fn an_outage_longer_than_max_attempts_loses_no_evidence() {
         |settings, _| {
             settings.evidence.max_attempts = 2;
             settings.evidence.max_backoff_secs = 1;
+            jira_address
+                .set(settings.jira.base_url.clone())
+                .expect("set once");
         },
     )
     .await;
+    let jira_url = jira_address.get().unwrap().clone();
+    let target = format!(
+        "{}:{}",
+        jira_url.host_str().unwrap(),
+        jira_url.port().unwrap()
+    );
+    let restartable = Restartable::start(target.parse().unwrap()).await;
+    let proxied = url::Url::parse(&format!("{}{}", restartable.address, jira_url.path())).unwrap();
+    assert!(proxy.set(restartable).is_ok());
+    // A second bridge on the same fakes talks to Jira through the proxy only.
+    let dir = tempfile::tempdir().unwrap();
+    let mappings = dir.path().join("m");
+    std::fs::create_dir(&mappings).unwrap();
+    std::fs::write(
+        mappings.join("shop.toml"),
+        mapping("kinds = [\"attachments\"]"),
+    )
+    .unwrap();
+    let mut through_proxy = settings(
+        &app.jira,
+        &app.tm,
+        mappings,
+        JiraFlavour::Cloud,
+        sqlite_store(&dir),
+    );
+    through_proxy.jira.base_url = proxied;
+    through_proxy.evidence.max_attempts = 2;
+    through_proxy.evidence.max_backoff_secs = 1;
+    let bridge = start_bridge(through_proxy).await;
+    app.evidence.stop();
+
     let seeded = SeededResult::new(None);
     app.tm.seed(&seeded, "Failed").await;
-    let file = bytes(9_000, 8);
-    app.tm
-        .seed_evidence(&seeded, &[], &[], &[("a1", "outage.bin", file.clone())])
-        .await;
-    app.jira.behave(|b| b.failing_uploads = Some((503, 6)));
-    let response = app.create_defect(&seeded.body()).await;
-    assert_eq!(response.status().as_u16(), 200);
+    let files: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("k1", "first.bin", bytes(30_000, 12)),
+        ("k2", "second.bin", bytes(40_000, 13)),
+    ];
+    app.tm.seed_evidence(&seeded, &[], &[], &files).await;
+    app.jira
+        .behave(|b| b.slow_upload_delay = Duration::from_secs(30));
+    let response = reqwest::Client::new()
+        .post(format!("{bridge}/hooks/shop/{SECRET}/defects"))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    until(
+        "the first upload to reach Jira",
+        Duration::from_secs(20),
+        || {
+            app.jira
+                .issues()
+                .first()
+                .is_some_and(|i| !i.attachments.is_empty())
+        },
+    )
+    .await;
+    // Killed mid-upload; down for several tries' worth of backoff.
+    let proxy = proxy.get().unwrap();
+    proxy.stop().await;
+    app.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.restart().await;
+
     until("the evidence summary", Duration::from_secs(30), || {
         comments_text(&app.jira).contains("Evidence from Test Manager")
     })
     .await;
     let issue = app.jira.issues().remove(0);
-    assert_eq!(issue.attachments.len(), 1);
-    assert!(issue.attachments[0].1 == file, "the file arrived intact");
-    assert_eq!(
-        uploads(&app.jira).await.len(),
-        7,
-        "6 refused, then 1 accepted"
+    let mut got = issue.attachments.clone();
+    got.sort();
+    let mut want: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .map(|(_, name, bytes)| (name.to_string(), bytes.clone()))
+        .collect();
+    want.sort();
+    assert!(
+        got == want,
+        "each file once, intact: {:?}",
+        got.iter().map(|g| &g.0).collect::<Vec<_>>()
     );
     let summary = comments_text(&app.jira);
-    assert!(
-        summary.contains("Attached") && !summary.contains("Failed after"),
-        "{summary}"
-    );
+    assert!(!summary.contains("Failed after"), "{summary}");
 }
 
 /// A file Jira keeps refusing for a reason of its own (no permission to attach) is tried
@@ -679,7 +760,95 @@ async fn evidence_enabled_later_reaches_an_existing_issue_on_the_next_press() {
     assert_eq!(before.jira.issues().len(), 1);
     assert_eq!(issue.attachments.len(), 1);
     assert!(issue.attachments[0].1 == file);
+    // With evidence queued, a third press does not fetch the failure again.
+    let fetches = || async {
+        before
+            .tm
+            .server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path().contains("/testcaselogs/testexecution/"))
+            .count()
+    };
+    let fetched = fetches().await;
+    assert_eq!(fetched, 2, "the first press and the backfill");
     assert_eq!(press().await.status().as_u16(), 200);
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(uploads(&before.jira).await.len(), 1, "queued once");
+    assert_eq!(fetches().await, fetched, "nothing more to queue");
+    assert_eq!(uploads(&before.jira).await.len(), 1, "attached once");
+}
+
+/// A file whose upload keeps killing the process (out of memory or disk) is not retried
+/// forever: after the fifth takeover from a dead worker it is reported as failed.
+#[tokio::test]
+async fn a_file_that_keeps_killing_its_workers_is_given_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = sqlite_store(&dir);
+    let first = spawn_app_on(
+        AppOptions {
+            mapping: mapping("kinds = [\"attachments\"]"),
+            ..Default::default()
+        },
+        Some(store.clone()),
+    )
+    .await;
+    let seeded = SeededResult::new(None);
+    first.tm.seed(&seeded, "Failed").await;
+    first
+        .tm
+        .seed_evidence(&seeded, &[], &[], &[("p1", "poison.bin", bytes(1_000, 11))])
+        .await;
+    first
+        .jira
+        .behave(|b| b.slow_upload_delay = Duration::from_secs(60));
+    assert_eq!(first.create_defect(&seeded.body()).await.status(), 200);
+    until("the upload to start", Duration::from_secs(20), || {
+        first
+            .jira
+            .issues()
+            .first()
+            .is_some_and(|i| !i.attachments.is_empty())
+    })
+    .await;
+    first.evidence.stop();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Its history: four workers died holding it; the last one's claim is stale.
+    let pool = sqlx::SqlitePool::connect(&store).await.unwrap();
+    let changed = sqlx::query(
+        "UPDATE evidence_items SET state = 'uploading', owner = 'dead', claimed_at = 0, \
+         takeovers = 4 WHERE kind = 'attachment'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(changed.rows_affected(), 1);
+    first.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
+
+    let mappings = dir.path().join("next");
+    std::fs::create_dir(&mappings).unwrap();
+    std::fs::write(
+        mappings.join("shop.toml"),
+        mapping("kinds = [\"attachments\"]"),
+    )
+    .unwrap();
+    let _next = start_bridge(settings(
+        &first.jira,
+        &first.tm,
+        mappings,
+        JiraFlavour::Cloud,
+        store,
+    ))
+    .await;
+    until("the evidence summary", Duration::from_secs(20), || {
+        comments_text(&first.jira).contains("Evidence from Test Manager")
+    })
+    .await;
+    let summary = comments_text(&first.jira);
+    assert!(
+        summary.contains("Failed after several tries") && summary.contains("cut off 5 times"),
+        "{summary}"
+    );
+    assert_eq!(uploads(&first.jira).await.len(), 1, "not uploaded again");
 }

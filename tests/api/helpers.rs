@@ -257,6 +257,8 @@ pub struct Behaviour {
     pub failing_uploads: Option<(u16, u32)>,
     /// The next N comments are stored and then answered with a 502 (a lost answer).
     pub fail_after_comment: u32,
+    /// The next N comments are refused with a proxy's 503 page and not stored.
+    pub refuse_comments: u32,
     /// Most comments one page returns, whatever `maxResults` asks (Jira caps pages too);
     /// 0 means Jira's documented default of 100.
     pub comment_page_limit: usize,
@@ -527,12 +529,22 @@ impl FakeJira {
         Mock::given(method("POST"))
             .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+/comment$")))
             .respond_with(move |request: &Request| {
-                let lose_answer = {
+                let (lose_answer, refuse) = {
                     let mut b = quirks.lock().unwrap();
-                    let lose = b.fail_after_comment > 0;
-                    b.fail_after_comment = b.fail_after_comment.saturating_sub(1);
-                    lose
+                    let refuse = b.refuse_comments > 0;
+                    b.refuse_comments = b.refuse_comments.saturating_sub(1);
+                    let lose = !refuse && b.fail_after_comment > 0;
+                    if lose {
+                        b.fail_after_comment -= 1;
+                    }
+                    (lose, refuse)
                 };
+                if refuse {
+                    return ResponseTemplate::new(503).set_body_raw(
+                        "<html><body><h1>503 Service Unavailable</h1></body></html>",
+                        "text/html",
+                    );
+                }
                 with_issue(&known, request, |issue, request| {
                     let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
                     issue.comments.push(body["body"].clone());
@@ -546,7 +558,8 @@ impl FakeJira {
             })
             .mount(&server)
             .await;
-        // Comments, paged like Jira: `startAt`, `maxResults` (capped), `total`.
+        // Comments, paged like Jira: `startAt`, `maxResults` (capped), `total`, and
+        // `orderBy=-created` for newest first.
         let known = issues.clone();
         let quirks = behaviour.clone();
         Mock::given(method("GET"))
@@ -565,11 +578,18 @@ impl FakeJira {
                 };
                 let start = query("startAt").unwrap_or(0);
                 let max = query("maxResults").unwrap_or(100).min(cap);
+                let newest_first = request
+                    .url
+                    .query_pairs()
+                    .any(|(k, v)| k == "orderBy" && v == "-created");
                 with_issue(&known, request, |issue, _| {
-                    let page: Vec<Value> = issue
-                        .comments
-                        .iter()
-                        .enumerate()
+                    let mut ordered: Vec<(usize, &Value)> =
+                        issue.comments.iter().enumerate().collect();
+                    if newest_first {
+                        ordered.reverse();
+                    }
+                    let page: Vec<Value> = ordered
+                        .into_iter()
                         .skip(start)
                         .take(max)
                         .map(|(i, body)| json!({"id": format!("{}", 20_000 + i), "body": body}))
@@ -1110,4 +1130,70 @@ pub fn base64(text: &str) -> String {
         }
     }
     out
+}
+
+/// A TCP proxy in front of a fake that can be stopped and started again on the same
+/// address, the way a Jira that is killed and restarted looks to a client: while it is
+/// down, connections are refused, and stopping it cuts the connections in flight.
+pub struct Restartable {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    local: std::net::SocketAddr,
+    target: std::net::SocketAddr,
+    running: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Restartable {
+    /// A proxy to `target`, up.
+    pub async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let local = listener.local_addr().unwrap();
+        let proxy = Self {
+            address: format!("http://{local}"),
+            local,
+            target,
+            running: Mutex::new(None),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let target = self.target;
+        let task = tokio::spawn(async move {
+            // Connections live in this set: dropping the task (stop) cuts them all.
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((mut inbound, _)) = accepted else { return };
+                        connections.spawn(async move {
+                            if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            }
+                        });
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        });
+        *self.running.lock().unwrap() = Some(task);
+    }
+
+    /// Down: the listener closes and every open connection is cut.
+    pub async fn stop(&self) {
+        let task = self.running.lock().unwrap().take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// Up again, on the same address.
+    pub async fn restart(&self) {
+        let listener = tokio::net::TcpListener::bind(self.local)
+            .await
+            .expect("the proxy's port is free again");
+        self.serve(listener);
+    }
 }

@@ -275,7 +275,7 @@ impl DefectTracker for JiraTracker {
             body: serde_json::Value,
         }
         const PAGE: u64 = 100;
-        // Bounded: an issue with more comments than this is not read to the end.
+        // Bounded: newest first, so a marker the bridge posted lately is on the first page.
         const MAX_PAGES: u64 = 50;
         let mut start = 0u64;
         for _ in 0..MAX_PAGES {
@@ -284,7 +284,8 @@ impl DefectTracker for JiraTracker {
                 "read the comments",
                 Effect::Idempotent,
                 self.request(reqwest::Method::GET, &["issue", issue_key, "comment"])
-                    .query(&[("startAt", start), ("maxResults", PAGE)]),
+                    .query(&[("startAt", start), ("maxResults", PAGE)])
+                    .query(&[("orderBy", "-created")]),
             )
             .await?;
             // The body is wiki text (Data Center) or an ADF tree (Cloud); the marker is
@@ -303,7 +304,14 @@ impl DefectTracker for JiraTracker {
                 return Ok(false);
             }
         }
-        Ok(false)
+        // Saying "not there" unread could post a second copy: let the caller retry or report.
+        Err(TrackerError::Unavailable {
+            call: "read the comments",
+            detail: format!(
+                "the issue has more than {} comments; the bridge reads that many at most",
+                PAGE * MAX_PAGES
+            ),
+        })
     }
 
     async fn add_comment(&self, issue_key: &str, markdown: &str) -> Result<(), TrackerError> {
