@@ -3,11 +3,13 @@
 //! Test Manager's `GET testcaselogs/{id}/logs` format is not documented, so the body is read
 //! by its shape:
 //!
-//! - **JSON** (a `Content-Type` naming JSON, or a body starting with `[` or `{`): the entries
-//!   are the elements of the first array met (a bare array, or the `data` of an envelope).
-//!   Each becomes one line, `time LEVEL message`, read from the usual field names
-//!   (`timeStamp`, `level`, `message`, any case); an entry without a message is written as
-//!   its JSON.
+//! - **JSON** (a `Content-Type` naming JSON, or a body starting with `[` or `{`, that turns
+//!   out to be one well-formed JSON value): the entries are the elements of the first array
+//!   holding objects (a bare array, or the `data` of an envelope), or of a top-level array
+//!   of strings. Each becomes one line, `time LEVEL message`, read from the usual field
+//!   names (`timeStamp`, `level`, `message`, any case); an entry without a message is
+//!   written as its JSON. A body that is not one JSON value (text lines that start with
+//!   `[`, JSON lines) is read again as text.
 //! - **Text**: each line is an entry; its level is the first level word (`Info`, `Warn`,
 //!   `Error`, …) in its first 80 bytes. The full log is kept exactly as received.
 //!
@@ -395,7 +397,8 @@ impl TextLines {
 /// Nesting deeper than this is counted, not stacked, so hostile input cannot grow memory.
 const MAX_DEPTH: usize = 256;
 
-/// Splits the elements of the first JSON array out of a byte stream.
+/// Splits the entries (see [`JsonEntries::at_entry_level`]) out of a JSON byte stream and
+/// tells whether the stream was one well-formed value.
 #[derive(Default)]
 struct JsonEntries {
     /// Open containers: `[` or `{`, up to [`MAX_DEPTH`].

@@ -150,10 +150,12 @@ impl EvidenceWorker {
                         () = self.process(&owner, row.clone()) => {}
                         () = self.keep_claim(&owner, &row, stale) => {
                             tracing::warn!(issue = %row.issue_key, file = %row.file_name, "evidence upload abandoned: its claim could not be renewed, so another worker may take the row over");
+                            // Back to the queue, if the ledger answers again; not a failure of the file.
+                            let _ = self.ledger.retry_evidence(&row.id, &owner, "abandoned: the claim could not be renewed", chrono::Utc::now(), false).await;
                         }
                         () = self.signal.stop.notified() => {
                             tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
-                            let _ = self.ledger.retry_evidence(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now()).await;
+                            let _ = self.ledger.retry_evidence(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now(), false).await;
                             return;
                         }
                     }
@@ -177,23 +179,32 @@ impl EvidenceWorker {
     /// overlap.
     async fn keep_claim(&self, owner: &str, row: &EvidenceRow, stale: Duration) {
         let every = (stale / 3).max(Duration::from_millis(100));
+        // The claim is good until `renewed + stale` in the ledger's eyes; give up a third
+        // before that, so the upload stops before anyone may take the row over.
+        let budget = stale * 2 / 3;
+        // The time written by the last renewal that succeeded (taken before the call).
         let mut renewed = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(every).await;
-            match self
-                .ledger
-                .renew_evidence(&row.id, owner, chrono::Utc::now())
-                .await
-            {
-                Ok(()) => renewed = tokio::time::Instant::now(),
-                Err(LedgerError::ClaimLost) => return,
-                Err(e) if renewed.elapsed() >= stale * 2 / 3 => {
-                    tracing::warn!(issue = %row.issue_key, error = %e, "could not renew the claim on an evidence row in time");
+            let attempt = tokio::time::Instant::now();
+            let left = budget.saturating_sub(renewed.elapsed());
+            let outcome = tokio::time::timeout(
+                left,
+                self.ledger
+                    .renew_evidence(&row.id, owner, chrono::Utc::now()),
+            )
+            .await;
+            match outcome {
+                Ok(Ok(())) => renewed = attempt,
+                Ok(Err(LedgerError::ClaimLost)) => return,
+                Ok(Err(_)) | Err(_) if renewed.elapsed() >= budget => {
+                    tracing::warn!(issue = %row.issue_key, "could not renew the claim on an evidence row in time");
                     return;
                 }
-                Err(e) => {
+                Ok(Err(e)) => {
                     tracing::warn!(issue = %row.issue_key, error = %e, "could not renew the claim on an evidence row; retrying")
                 }
+                Err(_) => {}
             }
         }
     }
@@ -220,12 +231,17 @@ impl EvidenceWorker {
                 (EvidenceState::Skipped, None, Some(why))
             }
             Settle::Retry(failure) if self.keeps_trying(&row, &failure) => {
-                let error = failure.error;
+                let error = failure.error.clone();
                 let delay = self.delay(row.attempts);
                 tracing::warn!(issue = %row.issue_key, file = %row.file_name, attempt = row.attempts, %error, delay_ms = delay.as_millis() as u64, "evidence upload failed; will retry");
                 metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => "retried").increment(1);
                 let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                if let Err(e) = self.ledger.retry_evidence(&row.id, owner, &error, at).await {
+                let counts = !failure.transient;
+                if let Err(e) = self
+                    .ledger
+                    .retry_evidence(&row.id, owner, &error, at, counts)
+                    .await
+                {
                     tracing::warn!(error = %e, "could not requeue the evidence row");
                 }
                 return;
@@ -245,18 +261,19 @@ impl EvidenceWorker {
         }
     }
 
-    /// Whether a failed row is tried again: up to `max_attempts` tries, and while an
-    /// upstream is down (a transient failure) for as long as `give_up_after_secs` from
-    /// when the row was queued, so an outage or a Jira restart loses no evidence.
+    /// Whether a failed row is tried again. A failure of the file's own: until it has
+    /// failed `max_attempts` times (tries lost to an outage do not count). An upstream
+    /// down (a transient failure): until the row has been queued `give_up_after_secs`, so
+    /// an outage or a Jira restart loses no evidence.
     fn keeps_trying(&self, row: &EvidenceRow, failure: &Failure) -> bool {
         if row.takeovers >= MAX_TAKEOVERS {
             return false;
         }
-        if row.attempts < self.settings.max_attempts.max(1) {
-            return true;
+        if failure.transient {
+            let age = chrono::Utc::now() - row.created_at;
+            return age.num_seconds() < self.settings.give_up_after_secs as i64;
         }
-        let age = chrono::Utc::now() - row.created_at;
-        failure.transient && age.num_seconds() < self.settings.give_up_after_secs as i64
+        row.failures + 1 < self.settings.max_attempts.max(1)
     }
 
     /// The outbound policy's backoff for the first `max_attempts` tries, then doubling up

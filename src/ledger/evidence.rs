@@ -166,8 +166,10 @@ pub struct EvidenceRow {
     pub owner: Option<String>,
     /// Claims so far (1 on the first claim).
     pub attempts: u32,
-    /// Claims taken from a worker that had stopped renewing (died mid-upload).
+    /// Claims taken from another worker that had stopped renewing (died mid-upload).
     pub takeovers: u32,
+    /// Tries that failed for the file's own reason (not an outage).
+    pub failures: u32,
     /// Why it was skipped, or the last failure.
     pub last_error: Option<String>,
     /// Enqueue order within one enqueue call.
@@ -202,6 +204,7 @@ pub(crate) struct RawEvidence {
     pub(crate) owner: Option<String>,
     pub(crate) attempts: i64,
     pub(crate) takeovers: i64,
+    pub(crate) failures: i64,
     pub(crate) last_error: Option<String>,
     pub(crate) seq: i64,
     pub(crate) created_at: i64,
@@ -216,6 +219,7 @@ impl TryFrom<RawEvidence> for EvidenceRow {
             size_bytes: r.size_bytes.and_then(|s| u64::try_from(s).ok()),
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
             takeovers: u32::try_from(r.takeovers).unwrap_or(u32::MAX),
+            failures: u32::try_from(r.failures).unwrap_or(u32::MAX),
             created_at: DateTime::from_timestamp_millis(r.created_at).ok_or_else(|| {
                 LedgerError::Corrupt(format!(
                     "evidence created_at out of range: {}",
@@ -240,7 +244,7 @@ pub(crate) mod sql {
     macro_rules! evidence_columns {
         () => {
             "id, issue_key, route, log_id, kind, source_id, file_name, size_bytes, state, owner, \
-             attempts, takeovers, last_error, seq, created_at"
+             attempts, takeovers, failures, last_error, seq, created_at"
         };
     }
 
@@ -275,7 +279,8 @@ pub(crate) mod sql {
             concat!(
                 "UPDATE evidence_items SET state = 'uploading', owner = $1, claimed_at = $2, \
                  attempts = attempts + 1, \
-                 takeovers = takeovers + CASE WHEN state = 'uploading' THEN 1 ELSE 0 END \
+                 takeovers = takeovers + \
+                   CASE WHEN state = 'uploading' AND owner <> $1 THEN 1 ELSE 0 END \
                  WHERE id = (SELECT e.id FROM evidence_items e WHERE ",
                 claimable!("e"),
                 " AND (e.kind <> 'summary' OR NOT EXISTS (SELECT 1 FROM evidence_items o \
@@ -301,9 +306,9 @@ pub(crate) mod sql {
          SET state = $3, size_bytes = COALESCE($4, size_bytes), last_error = $5 \
          WHERE id = $1 AND owner = $2 AND state = 'uploading'";
 
-    /// $1 id, $2 owner, $3 error, $4 not_before.
+    /// $1 id, $2 owner, $3 error, $4 not_before, $5 failures to add (0 or 1).
     pub(crate) const RETRY: &str = "UPDATE evidence_items \
-         SET state = 'pending', last_error = $3, not_before = $4 \
+         SET state = 'pending', last_error = $3, not_before = $4, failures = failures + $5 \
          WHERE id = $1 AND owner = $2 AND state = 'uploading'";
 
     /// $1 id, $2 owner, $3 now. The holder's heartbeat: keeps the claim from going stale.
@@ -395,6 +400,7 @@ macro_rules! evidence_store {
                 owner: &str,
                 error: &str,
                 not_before: chrono::DateTime<chrono::Utc>,
+                counts: bool,
             ) -> Result<(), LedgerError> {
                 use $crate::ledger::evidence::{sql, to_millis};
                 let done = sqlx::query(sql::RETRY)
@@ -402,6 +408,7 @@ macro_rules! evidence_store {
                     .bind(owner)
                     .bind(error)
                     .bind(to_millis(not_before))
+                    .bind(i64::from(counts))
                     .execute(&self.pool)
                     .await?;
                 held(done.rows_affected())
@@ -452,6 +459,7 @@ macro_rules! evidence_store {
                 owner: row.try_get("owner")?,
                 attempts: row.try_get("attempts")?,
                 takeovers: row.try_get("takeovers")?,
+                failures: row.try_get("failures")?,
                 last_error: row.try_get("last_error")?,
                 seq: row.try_get("seq")?,
                 created_at: row.try_get("created_at")?,

@@ -178,13 +178,15 @@ pub trait Ledger: Send + Sync + 'static {
         note: Option<&str>,
     ) -> Result<(), LedgerError>;
 
-    /// Puts a row `owner` holds back to `pending`, due at `not_before`, noting `error`.
+    /// Puts a row `owner` holds back to `pending`, due at `not_before`, noting `error`;
+    /// `counts` adds one to its `failures` (a failure of the file's own, not an outage).
     async fn retry_evidence(
         &self,
         id: &str,
         owner: &str,
         error: &str,
         not_before: DateTime<Utc>,
+        counts: bool,
     ) -> Result<(), LedgerError>;
 
     /// Renews `owner`'s claim on a row it is still working on, so that it does not go

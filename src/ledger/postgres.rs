@@ -332,8 +332,9 @@ impl Ledger for PgLedger {
         owner: &str,
         error: &str,
         not_before: DateTime<Utc>,
+        counts: bool,
     ) -> Result<(), LedgerError> {
-        self.ev_retry(id, owner, error, not_before).await
+        self.ev_retry(id, owner, error, not_before, counts).await
     }
 
     async fn renew_evidence(

@@ -137,7 +137,7 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(ledger: Arc<dyn Ledg
         None
     );
     ledger
-        .retry_evidence(&second.id, "w1", "HTTP 503", t(10))
+        .retry_evidence(&second.id, "w1", "HTTP 400", t(10), true)
         .await
         .unwrap();
     // Not due before t(10); the summary still waits for it.
@@ -151,6 +151,8 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(ledger: Arc<dyn Ledg
         .unwrap()
         .unwrap();
     assert_eq!((again.id.as_str(), again.attempts), (second.id.as_str(), 2));
+    assert_eq!(again.failures, 1, "a failure of the file's own is counted");
+    assert_eq!(again.takeovers, 0, "a retried row is not taken over");
     ledger
         .settle_evidence(&again.id, "w2", S::Skipped, None, Some("too big"))
         .await
@@ -218,6 +220,24 @@ async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(ledger: Arc<dyn
         .renew_evidence(&held.id, "dead", t(151))
         .await
         .is_err());
+    // A worker claiming its own stale row again (it abandoned the upload) is no takeover.
+    ledger
+        .settle_evidence(&held.id, "alive", super::EvidenceState::Done, None, None)
+        .await
+        .unwrap();
+    let items = vec![evidence("SHOP-2", super::EvidenceKind::Attachment, "a2")];
+    ledger.enqueue_evidence(&items, t(150)).await.unwrap();
+    let own = ledger
+        .claim_evidence("alive", t(151), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    let again = ledger
+        .claim_evidence("alive", t(300), STALE)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((own.id.as_str(), again.takeovers), (again.id.as_str(), 0));
 }
 
 async fn evidence_rows_are_claimed_once_across_replicas(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>) {

@@ -481,6 +481,16 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
 #[tokio::test]
 async fn a_summary_whose_answer_was_lost_is_not_posted_twice() {
     let (app, key) = summary_after_comment_trouble(|b| b.fail_after_comment = 1).await;
+    // The lost answer stored the comment already: wait for the retried step's look.
+    let started = Instant::now();
+    while comment_reads(&app, &key).await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the retried step never read the comments"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let comments = comments_text(&app.jira);
     assert_eq!(
         comments.matches("Evidence from Test Manager").count(),
@@ -641,7 +651,12 @@ async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
     // Killed mid-upload; down for several tries' worth of backoff.
     let proxy = proxy.get().unwrap();
     proxy.stop().await;
-    app.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
+    app.jira.behave(|b| {
+        b.slow_upload_delay = Duration::ZERO;
+        // Still starting when it comes back: one upload gets a 503. The tries lost to the
+        // outage do not count towards max_attempts, so this one failure fails nothing.
+        b.failing_uploads = Some((503, 1));
+    });
     tokio::time::sleep(Duration::from_secs(3)).await;
     proxy.restart().await;
 
@@ -664,6 +679,11 @@ async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
     );
     let summary = comments_text(&app.jira);
     assert!(!summary.contains("Failed after"), "{summary}");
+    assert_eq!(
+        uploads(&app.jira).await.len(),
+        3,
+        "the one cut by the kill (found on the issue afterwards), the 503, and the other file"
+    );
 }
 
 /// A file Jira keeps refusing for a reason of its own (no permission to attach) is tried

@@ -1138,23 +1138,27 @@ pub fn base64(text: &str) -> String {
 pub struct Restartable {
     /// `http://127.0.0.1:<port>`.
     pub address: String,
-    local: std::net::SocketAddr,
     target: std::net::SocketAddr,
     running: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// While down: the port, bound but not listening (connections are refused, and no
+    /// other socket of a test running alongside can take it).
+    held: Mutex<Option<tokio::net::TcpSocket>>,
 }
 
 impl Restartable {
     /// A proxy to `target`, up.
     pub async fn start(target: std::net::SocketAddr) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let local = listener.local_addr().unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let local = socket.local_addr().unwrap();
         let proxy = Self {
             address: format!("http://{local}"),
-            local,
             target,
             running: Mutex::new(None),
+            held: Mutex::new(None),
         };
-        proxy.serve(listener);
+        proxy.serve(socket.listen(128).unwrap());
         proxy
     }
 
@@ -1166,7 +1170,7 @@ impl Restartable {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
-                        let Ok((mut inbound, _)) = accepted else { return };
+                        let Ok((mut inbound, _)) = accepted else { continue };
                         connections.spawn(async move {
                             if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
                                 let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
@@ -1182,18 +1186,21 @@ impl Restartable {
 
     /// Down: the listener closes and every open connection is cut.
     pub async fn stop(&self) {
+        let local: std::net::SocketAddr = self.address["http://".len()..].parse().unwrap();
         let task = self.running.lock().unwrap().take();
         if let Some(task) = task {
             task.abort();
             let _ = task.await;
         }
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(local).expect("the proxy's own port");
+        *self.held.lock().unwrap() = Some(socket);
     }
 
     /// Up again, on the same address.
     pub async fn restart(&self) {
-        let listener = tokio::net::TcpListener::bind(self.local)
-            .await
-            .expect("the proxy's port is free again");
-        self.serve(listener);
+        let socket = self.held.lock().unwrap().take().expect("stopped first");
+        self.serve(socket.listen(128).unwrap());
     }
 }

@@ -304,8 +304,9 @@ impl DefectTracker for JiraTracker {
                 return Ok(false);
             }
         }
-        // Saying "not there" unread could post a second copy: let the caller retry or report.
-        Err(TrackerError::Unavailable {
+        // Saying "not there" unread could post a second copy, and waiting will not help:
+        // a failure that is not transient, so the caller reports it.
+        Err(TrackerError::Decode {
             call: "read the comments",
             detail: format!(
                 "the issue has more than {} comments; the bridge reads that many at most",
