@@ -239,38 +239,35 @@ impl Reader {
                     // JSON, but not a list of entries: attach what Test Manager sent.
                     return Ok(unchanged(finish_file(raw).await?, 0).await?);
                 }
-                let all = finish_file(self.all).await?;
-                let problems = finish_file(self.problems).await?;
-                let note = "The full log follows in Test Manager's order.";
-                layout(
-                    self.problem_count,
-                    self.entries,
-                    problems,
-                    all,
-                    note,
-                    self.fit,
-                )
-                .await
+                let all = finish_file(std::mem::replace(&mut self.all, spool().await?)).await?;
+                self.problems_then(all, "The full log follows in Test Manager's order.")
+                    .await
             }
             Shape::Undecided => Ok(unchanged(finish_file(self.all).await?, 0).await?),
         }
     }
-}
 
-impl Reader {
     /// Problems first, then `all` (the log as received), if there are problems and it is text.
     async fn finish_text(self, all: File) -> Result<PreparedLog, RobotLogError> {
         if self.problem_count == 0 || !self.text_ok {
             return Ok(unchanged(all, self.entries).await?);
         }
+        self.problems_then(
+            all,
+            "The full log follows exactly as Test Manager holds it.",
+        )
+        .await
+    }
+
+    /// The problems this reader found, then `all`, laid out (see [`layout`]).
+    async fn problems_then(self, all: File, full_note: &str) -> Result<PreparedLog, RobotLogError> {
         let problems = finish_file(self.problems).await?;
-        let note = "The full log follows exactly as Test Manager holds it.";
         layout(
             self.problem_count,
             self.entries,
             problems,
             all,
-            note,
+            full_note,
             self.fit,
         )
         .await
