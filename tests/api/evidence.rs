@@ -34,6 +34,22 @@ fn comments_text(jira: &FakeJira) -> String {
         .join("\n")
 }
 
+/// Settings for another bridge on `app`'s fake Jira and Test Manager (Jira Cloud), with the
+/// ledger at `store` and `mapping` for route `shop` in a fresh folder under `dir`.
+fn beside(
+    app: &TestApp,
+    dir: &tempfile::TempDir,
+    mapping: &str,
+    store: String,
+) -> tm_defect_bridge::config::Settings {
+    let mappings = dir
+        .path()
+        .join(format!("m-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir(&mappings).unwrap();
+    std::fs::write(mappings.join("shop.toml"), mapping).unwrap();
+    settings(&app.jira, &app.tm, mappings, JiraFlavour::Cloud, store)
+}
+
 async fn uploads(jira: &FakeJira) -> Vec<wiremock::Request> {
     jira.received("POST", "/attachments").await
 }
@@ -359,18 +375,7 @@ async fn a_process_stopped_mid_upload_resumes_without_duplicates() {
         first.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
 
         // A new process on the same ledger resumes.
-        let mappings = dir
-            .path()
-            .join(format!("m-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir(&mappings).unwrap();
-        std::fs::write(mappings.join("shop.toml"), mapping("")).unwrap();
-        let mut next = settings(
-            &first.jira,
-            &first.tm,
-            mappings,
-            JiraFlavour::Cloud,
-            store.clone(),
-        );
+        let mut next = beside(&first, &dir, &mapping(""), store.clone());
         next.evidence.poll_interval_ms = 100;
         let _resumed = start_bridge(next).await;
         until(
@@ -429,20 +434,10 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
             .jira
             .behave(|b| b.slow_upload_delay = Duration::from_millis(2_500));
         // A second process on the same ledger, polling for stale claims.
-        let mappings = dir
-            .path()
-            .join(format!("m-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir(&mappings).unwrap();
-        std::fs::write(
-            mappings.join("shop.toml"),
-            mapping("kinds = [\"attachments\"]"),
-        )
-        .unwrap();
-        let mut other = settings(
-            &first.jira,
-            &first.tm,
-            mappings,
-            JiraFlavour::Cloud,
+        let mut other = beside(
+            &first,
+            &dir,
+            &mapping("kinds = [\"attachments\"]"),
             store.clone(),
         );
         stale_fast(&mut other);
@@ -601,18 +596,10 @@ async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
     assert!(proxy.set(restartable).is_ok());
     // A second bridge on the same fakes talks to Jira through the proxy only.
     let dir = tempfile::tempdir().unwrap();
-    let mappings = dir.path().join("m");
-    std::fs::create_dir(&mappings).unwrap();
-    std::fs::write(
-        mappings.join("shop.toml"),
-        mapping("kinds = [\"attachments\"]"),
-    )
-    .unwrap();
-    let mut through_proxy = settings(
-        &app.jira,
-        &app.tm,
-        mappings,
-        JiraFlavour::Cloud,
+    let mut through_proxy = beside(
+        &app,
+        &dir,
+        &mapping("kinds = [\"attachments\"]"),
         sqlite_store(&dir),
     );
     through_proxy.jira.base_url = proxied;
@@ -746,18 +733,10 @@ async fn evidence_enabled_later_reaches_an_existing_issue_on_the_next_press() {
     assert!(uploads(&before.jira).await.is_empty(), "no [evidence] yet");
 
     // The same ledger, Jira and Test Manager; the mapping now attaches evidence.
-    let mappings = dir.path().join("with-evidence");
-    std::fs::create_dir(&mappings).unwrap();
-    std::fs::write(
-        mappings.join("shop.toml"),
-        mapping("kinds = [\"attachments\"]"),
-    )
-    .unwrap();
-    let after = start_bridge(settings(
-        &before.jira,
-        &before.tm,
-        mappings,
-        JiraFlavour::Cloud,
+    let after = start_bridge(beside(
+        &before,
+        &dir,
+        &mapping("kinds = [\"attachments\"]"),
         store,
     ))
     .await;
@@ -846,18 +825,10 @@ async fn a_file_that_keeps_killing_its_workers_is_given_up() {
     assert_eq!(changed.rows_affected(), 1);
     first.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
 
-    let mappings = dir.path().join("next");
-    std::fs::create_dir(&mappings).unwrap();
-    std::fs::write(
-        mappings.join("shop.toml"),
-        mapping("kinds = [\"attachments\"]"),
-    )
-    .unwrap();
-    let _next = start_bridge(settings(
-        &first.jira,
-        &first.tm,
-        mappings,
-        JiraFlavour::Cloud,
+    let _next = start_bridge(beside(
+        &first,
+        &dir,
+        &mapping("kinds = [\"attachments\"]"),
         store,
     ))
     .await;
