@@ -525,21 +525,28 @@ impl Settings {
         }
     }
 
-    /// Checks that the secrets the service needs to run are present.
-    pub fn require_secrets(&self) -> Result<(), ConfigError> {
-        if self.jira.token.is_none() {
-            return Err(ConfigError::MissingSecret {
+    /// The secrets the service needs to run, or which one is missing.
+    pub fn require_secrets(&self) -> Result<RequiredSecrets, ConfigError> {
+        let jira_token = self
+            .jira
+            .token
+            .clone()
+            .ok_or_else(|| ConfigError::MissingSecret {
                 key: "jira.token".into(),
                 env: "BRIDGE_JIRA__TOKEN".into(),
-            });
-        }
-        if self.testmanager.client_secret.is_none() {
-            return Err(ConfigError::MissingSecret {
-                key: "testmanager.client_secret".into(),
-                env: "BRIDGE_TESTMANAGER__CLIENT_SECRET".into(),
-            });
-        }
-        Ok(())
+            })?;
+        let testmanager_client_secret =
+            self.testmanager
+                .client_secret
+                .clone()
+                .ok_or_else(|| ConfigError::MissingSecret {
+                    key: "testmanager.client_secret".into(),
+                    env: "BRIDGE_TESTMANAGER__CLIENT_SECRET".into(),
+                })?;
+        Ok(RequiredSecrets {
+            jira_token,
+            testmanager_client_secret,
+        })
     }
 
     /// Reads the secrets named by `*_file` keys and `auth.secrets_dir`.
@@ -579,6 +586,17 @@ fn is_secret_variable(key: &str) -> bool {
     upper == "JIRA__TOKEN"
         || upper == "TESTMANAGER__CLIENT_SECRET"
         || upper.starts_with("AUTH__SECRETS__")
+}
+
+/// The secrets without which the service cannot talk to its upstreams,
+/// handed out by [`Settings::require_secrets`] once they are known to exist.
+/// (`Debug` shows `SecretString`'s redaction, never a value.)
+#[derive(Debug)]
+pub struct RequiredSecrets {
+    /// Jira's API token (Cloud) or personal access token (Data Center).
+    pub jira_token: SecretString,
+    /// The Test Manager External Application's client secret.
+    pub testmanager_client_secret: SecretString,
 }
 
 fn read_secret(key: &str, path: &Path) -> Result<SecretString, ConfigError> {

@@ -32,7 +32,6 @@
 //! - [`telemetry`] — logging, with webhook secrets redacted from request paths.
 //!
 
-pub mod adapters;
 pub mod admin;
 pub mod config;
 pub mod defects;
@@ -43,9 +42,8 @@ pub mod ledger;
 pub mod mapping;
 pub mod metrics;
 pub mod outbound;
-pub mod readiness;
-pub mod reload;
 pub mod result_key;
+pub mod servable;
 pub mod startup;
 pub mod telemetry;
 pub mod testmanager;
