@@ -800,6 +800,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
         defects: DefectSettings::default(),
         outbound: Default::default(),
         evidence: Default::default(),
+        writeback: Default::default(),
     };
     let app = Application::build(settings)
         .await

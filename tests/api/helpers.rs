@@ -986,6 +986,7 @@ pub fn settings(
             poll_interval_ms: 100,
             ..Default::default()
         },
+        writeback: Default::default(),
     }
 }
 
