@@ -778,6 +778,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
         defects: DefectSettings::default(),
         outbound: Default::default(),
         evidence: Default::default(),
+        writeback: Default::default(),
     };
     let app = Application::build(settings)
         .await

@@ -303,6 +303,7 @@ pub fn settings(
             poll_interval_ms: 100,
             ..Default::default()
         },
+        writeback: Default::default(),
     }
 }
 
