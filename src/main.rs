@@ -174,7 +174,7 @@ async fn show_ledger(config: PathBuf, query: LedgerQuery) -> ExitCode {
         }
     };
     let store = match ledger::connect(&settings.store.url, 1).await {
-        Ok(store) => store,
+        Ok(stores) => stores.results,
         Err(e) => {
             eprintln!("error: cannot open the ledger: {e}");
             return ExitCode::from(2);

@@ -110,7 +110,10 @@ impl Application {
             verify_mappings(tracker.as_ref(), &projects).await?;
         }
 
-        let ledger = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
+        let ledger::Stores {
+            results: ledger,
+            evidence,
+        } = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
         let projects = ProjectsHandle::new(projects);
         let kpis = Arc::new(DefectKpis::new(
             tracker.clone(),
@@ -171,7 +174,7 @@ impl Application {
         if settings.evidence.worker {
             evidence_worker = Some(
                 crate::evidence::worker::EvidenceWorker {
-                    ledger: ledger.clone(),
+                    queue: evidence.clone(),
                     testmanager: testmanager.clone(),
                     tracker: tracker.clone(),
                     projects: projects.clone(),
@@ -185,6 +188,7 @@ impl Application {
         let create_defect = Arc::new(
             CreateDefect::new(
                 ledger.clone(),
+                evidence,
                 testmanager,
                 tracker,
                 projects,
@@ -253,8 +257,8 @@ impl Application {
         })
     }
 
-    /// Stops the evidence worker: an upload in progress is abandoned and its row put back
-    /// in the queue (the next start resumes it). Also done by [`Self::run_until_stopped`].
+    /// The signal that wakes or stops the evidence worker. Stopping abandons an upload in
+    /// progress and puts its row back in the queue; [`Self::run_until_stopped`] stops it.
     pub fn evidence_signal(&self) -> Arc<crate::evidence::worker::Signal> {
         self.evidence_signal.clone()
     }

@@ -185,7 +185,7 @@ async fn a_crashed_instances_claim_is_adopted_by_label() {
         app.tm.seed(&seeded, "Failed").await;
         let key = key_of(&seeded);
         // A replica claimed the result ten minutes ago, created the issue, and died before recording it.
-        let ledger = ledger::connect(&store, 1).await.unwrap();
+        let ledger = ledger::connect(&store, 1).await.unwrap().results;
         let long_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
         ledger
             .claim(
@@ -219,7 +219,7 @@ async fn an_uncertain_claim_is_adopted_even_while_search_lags() {
         let seeded = SeededResult::new(None);
         app.tm.seed(&seeded, "Failed").await;
         let key = key_of(&seeded);
-        let ledger = ledger::connect(&store, 1).await.unwrap();
+        let ledger = ledger::connect(&store, 1).await.unwrap().results;
         let now = chrono::Utc::now();
         ledger
             .claim(
@@ -256,7 +256,7 @@ async fn a_stale_claim_with_no_issue_in_jira_is_retried() {
         let app = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
         let seeded = SeededResult::new(None);
         app.tm.seed(&seeded, "Failed").await;
-        let ledger = ledger::connect(&store, 1).await.unwrap();
+        let ledger = ledger::connect(&store, 1).await.unwrap().results;
         let long_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
         ledger
             .claim(
@@ -293,7 +293,7 @@ async fn a_fresh_claim_held_elsewhere_makes_the_request_wait_then_503() {
     let address = start_bridge(settings).await;
     let seeded = SeededResult::new(None);
     tm.seed(&seeded, "Failed").await;
-    let ledger = ledger::connect(&store, 1).await.unwrap();
+    let ledger = ledger::connect(&store, 1).await.unwrap().results;
     ledger
         .claim(
             &key_of(&seeded),
