@@ -9,55 +9,62 @@ use super::error::LedgerError;
 use super::results::{EntryState, IssueRecord, LedgerEntry};
 use crate::result_key::ResultKey;
 
-/// A row as both stores return it, before validation into a [`LedgerEntry`].
-pub(crate) struct StoredRow {
-    pub(crate) result_key: String,
-    pub(crate) execution_id: String,
-    pub(crate) test_case_id: String,
-    pub(crate) variation_id: Option<String>,
-    pub(crate) project: String,
-    pub(crate) state: String,
-    pub(crate) owner: String,
-    pub(crate) attempts: i64,
-    pub(crate) claimed_at: DateTime<Utc>,
-    pub(crate) updated_at: DateTime<Utc>,
-    pub(crate) issue_key: Option<String>,
-    pub(crate) issue_id: Option<String>,
-    pub(crate) browse_url: Option<String>,
-    pub(crate) summary: Option<String>,
-    pub(crate) status: Option<String>,
-    pub(crate) priority: Option<String>,
-    pub(crate) remote_link_done: bool,
-    pub(crate) last_error: Option<String>,
+/// A `ledger_entries` row as a store reads it, its timestamps still in the store's
+/// encoding `T`, before validation into a [`LedgerEntry`].
+#[derive(sqlx::FromRow)]
+pub(crate) struct StoredRow<T> {
+    result_key: String,
+    execution_id: String,
+    test_case_id: String,
+    variation_id: Option<String>,
+    project: String,
+    state: String,
+    owner: String,
+    attempts: i64,
+    claimed_at: T,
+    updated_at: T,
+    issue_key: Option<String>,
+    issue_id: Option<String>,
+    browse_url: Option<String>,
+    summary: Option<String>,
+    status: Option<String>,
+    priority: Option<String>,
+    remote_link_done: bool,
+    last_error: Option<String>,
 }
 
-impl TryFrom<StoredRow> for LedgerEntry {
-    type Error = LedgerError;
-
-    fn try_from(row: StoredRow) -> Result<Self, LedgerError> {
-        let corrupt = |what: String| LedgerError::Corrupt(format!("{}: {what}", row.result_key));
-        let execution_id = Uuid::parse_str(&row.execution_id)
+impl<T> StoredRow<T> {
+    /// Validates the row into a [`LedgerEntry`], reading its timestamps with `read_time`
+    /// (which is given the column name for its error).
+    pub(crate) fn decode(
+        self,
+        read_time: impl Fn(T, &str) -> Result<DateTime<Utc>, LedgerError>,
+    ) -> Result<LedgerEntry, LedgerError> {
+        let claimed_at = read_time(self.claimed_at, "claimed_at")?;
+        let updated_at = read_time(self.updated_at, "updated_at")?;
+        let corrupt = |what: String| LedgerError::Corrupt(format!("{}: {what}", self.result_key));
+        let execution_id = Uuid::parse_str(&self.execution_id)
             .map_err(|e| corrupt(format!("execution_id: {e}")))?;
-        let test_case_id = Uuid::parse_str(&row.test_case_id)
+        let test_case_id = Uuid::parse_str(&self.test_case_id)
             .map_err(|e| corrupt(format!("test_case_id: {e}")))?;
-        let key = ResultKey::new(execution_id, test_case_id, row.variation_id.clone());
+        let key = ResultKey::new(execution_id, test_case_id, self.variation_id.clone());
         // The primary key is what claims contend on; if it disagrees with the columns,
-        // lookups by key would silently miss this row.
-        if key.canonical() != row.result_key {
+        // lookups by key would silently miss this self.
+        if key.canonical() != self.result_key {
             return Err(corrupt(format!("key columns give {:?}", key.canonical())));
         }
-        let state: EntryState = row.state.parse()?;
-        let attempts = u32::try_from(row.attempts)
-            .map_err(|_| corrupt(format!("attempts out of range: {}", row.attempts)))?;
-        let issue = match (row.issue_key, row.issue_id, row.browse_url, row.summary) {
+        let state: EntryState = self.state.parse()?;
+        let attempts = u32::try_from(self.attempts)
+            .map_err(|_| corrupt(format!("attempts out of range: {}", self.attempts)))?;
+        let issue = match (self.issue_key, self.issue_id, self.browse_url, self.summary) {
             (Some(issue_key), Some(issue_id), Some(browse_url), Some(summary)) => {
                 Some(IssueRecord {
                     issue_key,
                     issue_id,
                     browse_url,
                     summary,
-                    status: row.status,
-                    priority: row.priority,
+                    status: self.status,
+                    priority: self.priority,
                 })
             }
             (None, None, None, None) => None,
@@ -68,15 +75,15 @@ impl TryFrom<StoredRow> for LedgerEntry {
         }
         Ok(LedgerEntry {
             key,
-            project: row.project,
+            project: self.project,
             state,
-            owner: row.owner,
+            owner: self.owner,
             attempts,
-            claimed_at: row.claimed_at,
-            updated_at: row.updated_at,
+            claimed_at,
+            updated_at,
             issue,
-            remote_link_done: row.remote_link_done,
-            last_error: row.last_error,
+            remote_link_done: self.remote_link_done,
+            last_error: self.last_error,
         })
     }
 }

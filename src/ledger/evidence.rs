@@ -11,7 +11,6 @@
 //!      +----retry---------+
 //! ```
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -88,39 +87,18 @@ pub enum EvidenceKind {
     Summary,
 }
 
-impl EvidenceKind {
-    /// The stored text form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Screenshot => "screenshot",
-            Self::RobotLog => "robot_log",
-            Self::Attachment => "attachment",
-            Self::AttachmentIndex => "attachment_index",
-            Self::Summary => "summary",
-        }
-    }
+super::stored_text::stored_text!(EvidenceKind, "evidence kind" {
+    Screenshot => "screenshot",
+    RobotLog => "robot_log",
+    Attachment => "attachment",
+    AttachmentIndex => "attachment_index",
+    Summary => "summary",
+});
 
+impl EvidenceKind {
     /// Whether the row is a file that goes to Jira (rather than a step).
     pub fn is_file(self) -> bool {
         matches!(self, Self::Screenshot | Self::RobotLog | Self::Attachment)
-    }
-}
-
-impl FromStr for EvidenceKind {
-    type Err = LedgerError;
-    fn from_str(s: &str) -> Result<Self, LedgerError> {
-        Ok(match s {
-            "screenshot" => Self::Screenshot,
-            "robot_log" => Self::RobotLog,
-            "attachment" => Self::Attachment,
-            "attachment_index" => Self::AttachmentIndex,
-            "summary" => Self::Summary,
-            other => {
-                return Err(LedgerError::Corrupt(format!(
-                    "unknown evidence kind {other:?}"
-                )))
-            }
-        })
     }
 }
 
@@ -139,36 +117,13 @@ pub enum EvidenceState {
     Failed,
 }
 
-impl EvidenceState {
-    /// The stored text form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Uploading => "uploading",
-            Self::Done => "done",
-            Self::Skipped => "skipped",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl FromStr for EvidenceState {
-    type Err = LedgerError;
-    fn from_str(s: &str) -> Result<Self, LedgerError> {
-        Ok(match s {
-            "pending" => Self::Pending,
-            "uploading" => Self::Uploading,
-            "done" => Self::Done,
-            "skipped" => Self::Skipped,
-            "failed" => Self::Failed,
-            other => {
-                return Err(LedgerError::Corrupt(format!(
-                    "unknown evidence state {other:?}"
-                )))
-            }
-        })
-    }
-}
+super::stored_text::stored_text!(EvidenceState, "evidence state" {
+    Pending => "pending",
+    Uploading => "uploading",
+    Done => "done",
+    Skipped => "skipped",
+    Failed => "failed",
+});
 
 /// A row to enqueue.
 #[derive(Debug, Clone, PartialEq)]

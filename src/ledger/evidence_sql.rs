@@ -17,22 +17,22 @@ pub(crate) fn size_to_db(size: Option<u64>) -> Option<i64> {
 /// The raw columns of an `evidence_items` row, as both stores read them.
 #[derive(sqlx::FromRow)]
 pub(crate) struct RawEvidence {
-    pub(crate) id: String,
-    pub(crate) issue_key: String,
-    pub(crate) route: String,
-    pub(crate) log_id: String,
-    pub(crate) kind: String,
-    pub(crate) source_id: String,
-    pub(crate) file_name: String,
-    pub(crate) size_bytes: Option<i64>,
-    pub(crate) state: String,
-    pub(crate) owner: Option<String>,
-    pub(crate) attempts: i64,
-    pub(crate) takeovers: i64,
-    pub(crate) failures: i64,
-    pub(crate) last_error: Option<String>,
-    pub(crate) seq: i64,
-    pub(crate) created_at: i64,
+    id: String,
+    issue_key: String,
+    route: String,
+    log_id: String,
+    kind: String,
+    source_id: String,
+    file_name: String,
+    size_bytes: Option<i64>,
+    state: String,
+    owner: Option<String>,
+    attempts: i64,
+    takeovers: i64,
+    failures: i64,
+    last_error: Option<String>,
+    seq: i64,
+    created_at: i64,
 }
 
 impl TryFrom<RawEvidence> for EvidenceRow {

@@ -36,6 +36,7 @@
 //! - `entry_sql.rs`, `evidence_sql.rs`: the SQL both stores run, and the validation of the
 //!   rows they read back.
 //! - `store.rs`: the implementation of both ports, written once for both stores.
+//! - `stored_text.rs`: the text form of the enums the stores keep as text.
 //! - `sqlite.rs`: the SQLite store (single pool, WAL, integer-millisecond timestamps).
 //! - `postgres.rs`: the PostgreSQL store (TIMESTAMPTZ), safe for several replicas
 //!   sharing one database.
@@ -56,6 +57,7 @@ mod postgres;
 mod results;
 mod sqlite;
 mod store;
+mod stored_text;
 #[cfg(test)]
 mod tests;
 

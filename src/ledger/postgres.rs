@@ -11,8 +11,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{ConnectOptions, Connection, PgPool, Row};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 use super::claim::to_stored_precision;
 use super::error::LedgerError;
@@ -95,14 +95,13 @@ async fn create_schema(options: &PgConnectOptions, schema: &str) -> Result<(), L
     }
 }
 
-/// Reads back a `TIMESTAMPTZ` column.
-fn read_timestamptz(row: &PgRow, column: &str) -> Result<DateTime<Utc>, LedgerError> {
-    Ok(row.try_get(column)?)
+/// A `TIMESTAMPTZ` column reads back as a time already.
+fn read_timestamptz(t: DateTime<Utc>, _column: &str) -> Result<DateTime<Utc>, LedgerError> {
+    Ok(t)
 }
 
 super::store::sql_store! {
     store: PgLedger,
-    row: PgRow,
     time: to_stored_precision,
     read_time: read_timestamptz,
     claim_evidence: crate::ledger::evidence_sql::sql::CLAIM_POSTGRES,

@@ -1,7 +1,6 @@
 //! The results port: which Test Manager result ([`ResultKey`]) maps to which Jira issue,
 //! and which creations are in flight. The state machine is drawn in [`crate::ledger`].
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -139,36 +138,15 @@ pub enum EntryState {
     Created,
 }
 
-impl EntryState {
-    /// The stored text form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryState::Claimed => "claimed",
-            EntryState::Uncertain => "uncertain",
-            EntryState::Created => "created",
-        }
-    }
-}
+super::stored_text::stored_text!(EntryState, "entry state" {
+    Claimed => "claimed",
+    Uncertain => "uncertain",
+    Created => "created",
+});
 
 impl std::fmt::Display for EntryState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for EntryState {
-    type Err = LedgerError;
-
-    /// Parses the stored text form; anything else is [`LedgerError::Corrupt`].
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "claimed" => Ok(EntryState::Claimed),
-            "uncertain" => Ok(EntryState::Uncertain),
-            "created" => Ok(EntryState::Created),
-            other => Err(LedgerError::Corrupt(format!(
-                "unknown entry state {other:?}"
-            ))),
-        }
     }
 }
 

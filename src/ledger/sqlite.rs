@@ -12,10 +12,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
 
 use super::claim::to_stored_precision;
 use super::error::LedgerError;
@@ -80,16 +78,14 @@ fn millis(t: DateTime<Utc>) -> i64 {
     to_stored_precision(t).timestamp_millis()
 }
 
-/// Reads back a timestamp stored by [`millis`].
-fn read_millis(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, LedgerError> {
-    let ms: i64 = row.try_get(column)?;
+/// Reads back a timestamp stored by [`millis`] in `column`.
+fn read_millis(ms: i64, column: &str) -> Result<DateTime<Utc>, LedgerError> {
     DateTime::from_timestamp_millis(ms)
         .ok_or_else(|| LedgerError::Corrupt(format!("{column} out of range: {ms}")))
 }
 
 super::store::sql_store! {
     store: SqliteLedger,
-    row: SqliteRow,
     time: millis,
     read_time: read_millis,
     claim_evidence: crate::ledger::evidence_sql::sql::CLAIM_SQLITE,

@@ -41,6 +41,14 @@ fn issue(n: u32) -> IssueRecord {
     }
 }
 
+/// Asserts that a write of someone who does not hold the claim was refused.
+fn claim_lost<T: std::fmt::Debug>(result: Result<T, LedgerError>) {
+    assert!(
+        matches!(result, Err(LedgerError::ClaimLost)),
+        "expected ClaimLost, got {result:?}"
+    );
+}
+
 fn claimed_previous(outcome: ClaimOutcome) -> Option<LedgerEntry> {
     match outcome {
         ClaimOutcome::Claimed { previous } => previous,
@@ -111,10 +119,7 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
         (first.kind, first.state, first.attempts),
         (K::Screenshot, S::Uploading, 1)
     );
-    assert!(matches!(
-        queue.settle(&first.id, "w2", S::Done, None, None).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(queue.settle(&first.id, "w2", S::Done, None, None).await);
     queue
         .settle(&first.id, "w1", S::Done, Some(12), None)
         .await
@@ -316,18 +321,9 @@ async fn takeover_after_stale(ledger: Arc<dyn Ledger>) {
     assert_eq!(entry.updated_at, t(61));
 
     // The old owner has lost the claim and can no longer change anything.
-    assert!(matches!(
-        ledger.record_issue(&key, "a", &issue(1), t(62)).await,
-        Err(LedgerError::ClaimLost)
-    ));
-    assert!(matches!(
-        ledger.mark_uncertain(&key, "a", "late", t(62)).await,
-        Err(LedgerError::ClaimLost)
-    ));
-    assert!(matches!(
-        ledger.release(&key, "a").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&key, "a", &issue(1), t(62)).await);
+    claim_lost(ledger.mark_uncertain(&key, "a", "late", t(62)).await);
+    claim_lost(ledger.release(&key, "a").await);
     assert_eq!(get(&ledger, &key).await, entry);
 
     ledger
@@ -354,10 +350,7 @@ async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
         Some("timeout after POST /issue")
     );
     // Marking again is not allowed: the entry is no longer Claimed.
-    assert!(matches!(
-        ledger.mark_uncertain(&key, "a", "again", t(4)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.mark_uncertain(&key, "a", "again", t(4)).await);
 
     // Uncertain is taken over at once, without waiting for stale_after.
     let previous = ledger.claim(&key, "SHOP", "b", t(4), STALE).await.unwrap();
@@ -371,23 +364,37 @@ async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
     busy(ledger.claim(&key, "SHOP", "c", t(5), STALE).await.unwrap());
 }
 
-async fn concurrent_claims_one_winner(ledger: Arc<dyn Ledger>) {
-    let key = new_key();
-    let tasks = 50;
+/// `tasks` claims of `key` at `t(at)` by owners `{owner}-{i}`, released together by a
+/// barrier so they really race; their outcomes.
+async fn claim_at_once(
+    ledger: &Arc<dyn Ledger>,
+    key: &ResultKey,
+    tasks: usize,
+    owner: &str,
+    at: i64,
+) -> Vec<ClaimOutcome> {
     let barrier = Arc::new(Barrier::new(tasks));
     let mut handles = Vec::new();
     for i in 0..tasks {
         let (ledger, key, barrier) = (ledger.clone(), key.clone(), barrier.clone());
+        let owner = format!("{owner}-{i}");
         handles.push(tokio::spawn(async move {
             barrier.wait().await;
-            ledger
-                .claim(&key, "SHOP", &format!("owner-{i}"), t(0), STALE)
-                .await
+            ledger.claim(&key, "SHOP", &owner, t(at), STALE).await
         }));
     }
-    let mut winners = 0;
+    let mut outcomes = Vec::new();
     for handle in handles {
-        match handle.await.unwrap().unwrap() {
+        outcomes.push(handle.await.unwrap().unwrap());
+    }
+    outcomes
+}
+
+async fn concurrent_claims_one_winner(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    let mut winners = 0;
+    for outcome in claim_at_once(&ledger, &key, 50, "owner", 0).await {
+        match outcome {
             ClaimOutcome::Claimed { previous: None } => winners += 1,
             ClaimOutcome::Busy(_) => {}
             other => panic!("unexpected {other:?}"),
@@ -406,21 +413,9 @@ async fn concurrent_takeover_one_winner(ledger: Arc<dyn Ledger>) {
             .unwrap(),
     );
     let stale = get(&ledger, &key).await;
-    let tasks = 10;
-    let barrier = Arc::new(Barrier::new(tasks));
-    let mut handles = Vec::new();
-    for i in 0..tasks {
-        let (ledger, key, barrier) = (ledger.clone(), key.clone(), barrier.clone());
-        handles.push(tokio::spawn(async move {
-            barrier.wait().await;
-            ledger
-                .claim(&key, "SHOP", &format!("rescuer-{i}"), t(120), STALE)
-                .await
-        }));
-    }
     let mut winners = Vec::new();
-    for handle in handles {
-        match handle.await.unwrap().unwrap() {
+    for outcome in claim_at_once(&ledger, &key, 10, "rescuer", 120).await {
+        match outcome {
             ClaimOutcome::Claimed { previous } => {
                 assert_eq!(previous.as_ref(), Some(&stale));
                 winners.push(());
@@ -439,22 +434,13 @@ async fn record_issue_by_non_owner_is_claim_lost(ledger: Arc<dyn Ledger>) {
     let key = new_key();
     claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
     let before = get(&ledger, &key).await;
-    assert!(matches!(
-        ledger.record_issue(&key, "b", &issue(1), t(1)).await,
-        Err(LedgerError::ClaimLost)
-    ));
-    assert!(matches!(
-        ledger.mark_uncertain(&key, "b", "not mine", t(1)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&key, "b", &issue(1), t(1)).await);
+    claim_lost(ledger.mark_uncertain(&key, "b", "not mine", t(1)).await);
     assert_eq!(get(&ledger, &key).await, before);
 
     // Nothing to hold at all.
     let missing = new_key();
-    assert!(matches!(
-        ledger.record_issue(&missing, "a", &issue(1), t(1)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&missing, "a", &issue(1), t(1)).await);
     assert_eq!(ledger.get(&missing).await.unwrap(), None);
 
     // A Created entry cannot be re-recorded, even by its owner.
@@ -463,27 +449,18 @@ async fn record_issue_by_non_owner_is_claim_lost(ledger: Arc<dyn Ledger>) {
         .await
         .unwrap();
     let created = get(&ledger, &key).await;
-    assert!(matches!(
-        ledger.record_issue(&key, "a", &issue(2), t(3)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&key, "a", &issue(2), t(3)).await);
     assert_eq!(get(&ledger, &key).await, created);
 }
 
 async fn release_deletes_only_own_claim(ledger: Arc<dyn Ledger>) {
     let key = new_key();
     claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
-    assert!(matches!(
-        ledger.release(&key, "b").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "b").await);
     assert_eq!(get(&ledger, &key).await.owner, "a");
     ledger.release(&key, "a").await.unwrap();
     assert_eq!(ledger.get(&key).await.unwrap(), None);
-    assert!(matches!(
-        ledger.release(&key, "a").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "a").await);
     // A later request starts clean.
     assert_eq!(
         claimed_previous(ledger.claim(&key, "SHOP", "c", t(1), STALE).await.unwrap()),
@@ -496,19 +473,13 @@ async fn release_deletes_only_own_claim(ledger: Arc<dyn Ledger>) {
         .mark_uncertain(&key, "c", "timeout", t(2))
         .await
         .unwrap();
-    assert!(matches!(
-        ledger.release(&key, "c").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "c").await);
     claimed_previous(ledger.claim(&key, "SHOP", "d", t(3), STALE).await.unwrap());
     ledger
         .record_issue(&key, "d", &issue(4), t(4))
         .await
         .unwrap();
-    assert!(matches!(
-        ledger.release(&key, "d").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "d").await);
     assert_eq!(get(&ledger, &key).await.state, EntryState::Created);
 }
 
@@ -599,6 +570,12 @@ async fn latest_issue_for_test_case(ledger: Arc<dyn Ledger>) {
     );
 }
 
+/// The keys of [`Ledger::recent`], in its order.
+async fn recent_keys(ledger: &Arc<dyn Ledger>, limit: u32) -> Vec<ResultKey> {
+    let entries = ledger.recent(limit).await.unwrap();
+    entries.into_iter().map(|e| e.key).collect()
+}
+
 async fn recent_ordering_and_limit(ledger: Arc<dyn Ledger>) {
     assert_eq!(ledger.recent(10).await.unwrap(), Vec::new());
     let keys: Vec<ResultKey> = (0..5).map(|_| new_key()).collect();
@@ -620,23 +597,11 @@ async fn recent_ordering_and_limit(ledger: Arc<dyn Ledger>) {
         .await
         .unwrap();
 
-    let all: Vec<ResultKey> = ledger
-        .recent(100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
+    let all = recent_keys(&ledger, 100).await;
     let expected = [&keys[0], &keys[2], &keys[4], &keys[3], &keys[1]];
     assert_eq!(all.iter().collect::<Vec<_>>(), expected);
 
-    let top: Vec<ResultKey> = ledger
-        .recent(2)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
+    let top = recent_keys(&ledger, 2).await;
     assert_eq!(top.iter().collect::<Vec<_>>(), &expected[..2]);
     assert_eq!(ledger.recent(0).await.unwrap(), Vec::new());
 }
