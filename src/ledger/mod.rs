@@ -31,8 +31,8 @@
 //! - `error.rs`: [`LedgerError`], shared by both ports.
 //! - `claim.rs`: the claim algorithm (insert-or-read, then compare-and-swap takeover), which
 //!   is store-agnostic.
-//! - `lease.rs`: the leased-queue shape (claim with a lease, renew, retry, settle;
-//!   `SKIP LOCKED` on PostgreSQL), written once for every durable queue.
+//! - `lease.rs`: the leased-queue shape (claim with a lease, renew, and the holder's guard
+//!   on retry and settle; `SKIP LOCKED` on PostgreSQL), written once for every durable queue.
 //! - `entry_sql.rs`, `evidence_sql.rs`: the SQL both stores run, and the validation of the
 //!   rows they read back.
 //! - `store.rs`: the implementation of both ports, written once for both stores.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::error::LedgerError;
 use crate::result_key::ResultKey;
 
-/// The port through which the service reads and writes the ledger.
+/// The results port: which result maps to which issue, and which creations are in flight.
 ///
 /// Implementations are cheap to share (`Arc<dyn Ledger>`) and every method is
 /// safe to call concurrently from many tasks, processes and replicas.
@@ -104,7 +104,8 @@ pub trait Ledger: Send + Sync + 'static {
     async fn count_by_state(&self) -> Result<Vec<(String, u64)>, LedgerError>;
 
     /// Closes the pool cleanly, waiting for checked-out connections to be returned.
-    /// Calls made after `close` fail with [`LedgerError::Store`].
+    /// Calls made after `close` fail with [`LedgerError::Store`], on this port and on the
+    /// [`EvidenceQueue`](super::EvidenceQueue) that shares the store.
     async fn close(&self);
 }
 

@@ -3,8 +3,8 @@
 //! primitives for a store type with a `pool` field.
 //!
 //! A macro rather than a generic over `sqlx::Database`: a generic impl would need an
-//! `Encode`/`Decode` bound per bound type, repeated on every impl, and sqlx has no common
-//! trait for a statement's row count. All statements are shared; a store names only its
+//! `Encode`/`Decode` bound per value type it binds, repeated on every impl, and sqlx has no
+//! common trait for a statement's row count. All statements are shared; a store names only its
 //! dialect:
 //!
 //! - `time`/`read_time`: how a `ledger_entries` timestamp is bound, and turned back from

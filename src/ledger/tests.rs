@@ -1,6 +1,7 @@
-//! One behavioural suite for every [`Ledger`] store.
+//! One behavioural suite for both ports ([`Ledger`], [`EvidenceQueue`]) of every store.
 //!
-//! Each case is a generic async function over `Arc<dyn Ledger>`; the `suite!` macro runs it
+//! Each case is an async function over the port it tests (`Arc<dyn Ledger>` or
+//! `Arc<dyn EvidenceQueue>`, picked by [`Port`]); the `suite!` macro runs it
 //! against SQLite (a fresh temp file, always) and against PostgreSQL when `DATABASE_URL` is
 //! set. Each PostgreSQL case gets its own randomly named schema (dropped at the end), so
 //! cases and parallel runs never see each other's rows.
