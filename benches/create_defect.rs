@@ -450,7 +450,7 @@ async fn part_a3(rounds: usize) {
             "sqlite::memory:",
         ),
     ] {
-        let store = ledger::connect(url, 4).await.unwrap();
+        let store = ledger::connect(url, 4).await.unwrap().results;
         let mut times = Vec::with_capacity(rounds);
         for i in 0..rounds + 5 {
             let key = ResultKey::new(Uuid::new_v4(), Uuid::new_v4(), None);

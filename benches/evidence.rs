@@ -203,7 +203,7 @@ async fn main() {
     .unwrap();
     let projects = ProjectsHandle::new(Projects::load_dir(&mappings).expect("mapping loads"));
     let store = format!("sqlite://{}", dir.path().join("ledger.db").display());
-    let ledger = ledger::connect(&store, 2).await.unwrap();
+    let queue = ledger::connect(&store, 2).await.unwrap().evidence;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(10))
@@ -235,7 +235,7 @@ async fn main() {
     );
     let signal = Arc::new(Signal::default());
     let worker = EvidenceWorker {
-        ledger: ledger.clone(),
+        queue: queue.clone(),
         testmanager,
         tracker,
         projects,
@@ -261,7 +261,7 @@ async fn main() {
             "the robot log (errors and warnings listed first, via temporary files)",
         ),
     ] {
-        measure(&*ledger, &signal, &received, kind, name, what, size).await;
+        measure(&*queue, &signal, &received, kind, name, what, size).await;
     }
     signal.stop();
     let _ = worker.await;
@@ -270,7 +270,7 @@ async fn main() {
 
 /// Queues one file of `kind`, waits until it settles, and prints time and peak memory.
 async fn measure(
-    ledger: &dyn ledger::Ledger,
+    queue: &dyn ledger::EvidenceQueue,
     signal: &Signal,
     received: &AtomicU64,
     kind: EvidenceKind,
@@ -283,8 +283,8 @@ async fn measure(
     // Reset the peak so VmHWM covers this upload only.
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let started = Instant::now();
-    ledger
-        .enqueue_evidence(
+    queue
+        .enqueue(
             &[NewEvidence {
                 issue_key: "SHOP-1".into(),
                 route: "shop".into(),
@@ -304,7 +304,7 @@ async fn measure(
     let mut sampled_peak = 0;
     let row = loop {
         sampled_peak = sampled_peak.max(status_kib("VmRSS:"));
-        let rows = ledger.evidence_for_issue("SHOP-1").await.unwrap();
+        let rows = queue.for_issue("SHOP-1").await.unwrap();
         let row = rows.into_iter().find(|r| r.kind == kind).expect("queued");
         if matches!(
             row.state,

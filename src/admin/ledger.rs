@@ -51,7 +51,7 @@ where
     Fut: std::future::Future<Output = Result<ExitCode, LedgerError>>,
 {
     let store = match ledger::connect(&settings.store.url, 1).await {
-        Ok(store) => store,
+        Ok(stores) => stores.results,
         Err(e) => {
             eprintln!("error: cannot open the ledger: {e}");
             return ExitCode::from(2);

@@ -9,13 +9,13 @@
 
 pub mod assemble;
 pub mod error;
-mod evidence_queue;
 pub mod inflight;
 mod record;
 mod repeat;
 
 use crate::config::DefectSettings;
-use crate::ledger::{ClaimOutcome, IssueRecord, Ledger, LedgerEntry};
+use crate::evidence::enqueue::Enqueuer;
+use crate::ledger::{ClaimOutcome, EvidenceQueue, IssueRecord, Ledger, LedgerEntry};
 use crate::mapping::{ProjectMapping, ProjectsHandle};
 use crate::result_key::ResultKey;
 use crate::testmanager::webhook::CreateDefectRequest;
@@ -100,6 +100,7 @@ const BUSY_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The Create Defect use case with its ports.
 pub struct CreateDefect {
     ledger: Arc<dyn Ledger>,
+    evidence: Arc<dyn EvidenceQueue>,
     testmanager: Arc<dyn TestManager>,
     tracker: Arc<dyn DefectTracker>,
     projects: ProjectsHandle,
@@ -111,10 +112,11 @@ pub struct CreateDefect {
 }
 
 impl CreateDefect {
-    /// Wires the use case. `search_lag` is how long the tracker's search may
-    /// miss a just-created issue.
+    /// Wires the use case: results go to `ledger`, the failures' evidence to `evidence`.
+    /// `search_lag` is how long the tracker's search may miss a just-created issue.
     pub fn new(
         ledger: Arc<dyn Ledger>,
+        evidence: Arc<dyn EvidenceQueue>,
         testmanager: Arc<dyn TestManager>,
         tracker: Arc<dyn DefectTracker>,
         projects: ProjectsHandle,
@@ -123,6 +125,7 @@ impl CreateDefect {
     ) -> Self {
         Self {
             ledger,
+            evidence,
             testmanager,
             tracker,
             projects,
@@ -140,15 +143,16 @@ impl CreateDefect {
         self
     }
 
-    /// The mapping served at `route`.
-    fn evidence_queue(&self) -> evidence_queue::EvidenceQueue {
-        evidence_queue::EvidenceQueue {
-            ledger: self.ledger.clone(),
-            testmanager: self.testmanager.clone(),
-            signal: self.evidence_signal.clone(),
-        }
+    /// What queues a failure's evidence (now, or as a backfill) and wakes the evidence worker.
+    fn evidence_queue(&self) -> Enqueuer {
+        Enqueuer::new(
+            self.evidence.clone(),
+            self.testmanager.clone(),
+            self.evidence_signal.clone(),
+        )
     }
 
+    /// The mapping served at `route`.
     fn mapping_for(&self, route: &str) -> Result<Arc<ProjectMapping>, DefectError> {
         self.projects
             .current()

@@ -2,17 +2,19 @@
 //! Manager to Jira from a durable queue in the ledger.
 //!
 //! - [`plan`]: what a failure's evidence is, decided from the mapping's `[evidence]` rules
-//!   when Create Defect records the issue ([`crate::defects`] enqueues it; the answer does
-//!   not wait for the uploads).
+//!   when Create Defect records the issue.
+//! - [`enqueue`]: puts a plan in the ledger's evidence queue and wakes the worker (Create
+//!   Defect calls it; the answer does not wait for the uploads).
 //! - [`worker`]: the background worker that claims queued rows one at a time, streams each
 //!   file in bounded chunks (never whole in memory), and finally comments on the issue what
 //!   was attached, skipped (and why) or failed.
 //! - [`robot_log`]: the robot log as a text file with its errors and warnings first.
 //!
 //! Exactly-once: a row is unique per (issue, kind, source), claimed by one worker (see
-//! [`crate::ledger::evidence`]), and an upload whose outcome is unknown is checked against
+//! [`crate::ledger::EvidenceQueue`]), and an upload whose outcome is unknown is checked against
 //! the issue's attachments (same name, same size) before it is tried again.
 
+pub mod enqueue;
 pub mod robot_log;
 pub mod worker;
 

@@ -10,7 +10,9 @@
 use super::robot_log::{self, RobotLogError};
 use super::{enabled, human_bytes};
 use crate::config::EvidenceSettings;
-use crate::ledger::{EvidenceKind, EvidenceRow, EvidenceState, Ledger, LedgerError, NewEvidence};
+use crate::ledger::{
+    EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, LedgerError, NewEvidence,
+};
 use crate::mapping::{EvidencePolicy, ProjectsHandle};
 use crate::outbound::RetryPolicy;
 use crate::testmanager::{Artifact, ByteStream, Download, TestManager, TestManagerError};
@@ -50,7 +52,7 @@ impl Signal {
 /// The worker and its ports.
 pub struct EvidenceWorker {
     /// The queue.
-    pub ledger: Arc<dyn Ledger>,
+    pub queue: Arc<dyn EvidenceQueue>,
     /// Where files come from.
     pub testmanager: Arc<dyn TestManager>,
     /// Where files go.
@@ -140,22 +142,18 @@ impl EvidenceWorker {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         let stale = Duration::from_secs(self.settings.stale_after_secs);
         while !self.signal.is_stopped() {
-            match self
-                .ledger
-                .claim_evidence(&owner, chrono::Utc::now(), stale)
-                .await
-            {
+            match self.queue.claim(&owner, chrono::Utc::now(), stale).await {
                 Ok(Some(row)) => {
                     tokio::select! {
                         () = self.process(&owner, row.clone()) => {}
                         () = self.keep_claim(&owner, &row, stale) => {
                             tracing::warn!(issue = %row.issue_key, file = %row.file_name, "evidence upload abandoned: its claim could not be renewed, so another worker may take the row over");
                             // Back to the queue, if the ledger answers again; not a failure of the file.
-                            let _ = self.ledger.retry_evidence(&row.id, &owner, "abandoned: the claim could not be renewed", chrono::Utc::now(), false).await;
+                            let _ = self.queue.retry(&row.id, &owner, "abandoned: the claim could not be renewed", chrono::Utc::now(), false).await;
                         }
                         () = self.signal.stop.notified() => {
                             tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
-                            let _ = self.ledger.retry_evidence(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now(), false).await;
+                            let _ = self.queue.retry(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now(), false).await;
                             return;
                         }
                     }
@@ -188,12 +186,9 @@ impl EvidenceWorker {
             tokio::time::sleep(every).await;
             let attempt = tokio::time::Instant::now();
             let left = budget.saturating_sub(renewed.elapsed());
-            let outcome = tokio::time::timeout(
-                left,
-                self.ledger
-                    .renew_evidence(&row.id, owner, chrono::Utc::now()),
-            )
-            .await;
+            let outcome =
+                tokio::time::timeout(left, self.queue.renew(&row.id, owner, chrono::Utc::now()))
+                    .await;
             match outcome {
                 Ok(Ok(())) => renewed = attempt,
                 Ok(Err(LedgerError::ClaimLost)) => return,
@@ -237,11 +232,7 @@ impl EvidenceWorker {
                 metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => "retried").increment(1);
                 let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 let counts = !failure.transient;
-                if let Err(e) = self
-                    .ledger
-                    .retry_evidence(&row.id, owner, &error, at, counts)
-                    .await
-                {
+                if let Err(e) = self.queue.retry(&row.id, owner, &error, at, counts).await {
                     tracing::warn!(error = %e, "could not requeue the evidence row");
                 }
                 return;
@@ -253,8 +244,8 @@ impl EvidenceWorker {
         };
         metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => state.as_str()).increment(1);
         if let Err(e) = self
-            .ledger
-            .settle_evidence(&row.id, owner, state, size, note.as_deref())
+            .queue
+            .settle(&row.id, owner, state, size, note.as_deref())
             .await
         {
             tracing::warn!(error = %e, issue = %row.issue_key, "could not settle the evidence row");
@@ -362,11 +353,7 @@ impl EvidenceWorker {
                 }
             })
             .collect();
-        match self
-            .ledger
-            .enqueue_evidence(&items, chrono::Utc::now())
-            .await
-        {
+        match self.queue.enqueue(&items, chrono::Utc::now()).await {
             Ok(_) => Settle::Done(None),
             Err(e) => Settle::Retry(e.into()),
         }
@@ -401,7 +388,7 @@ impl EvidenceWorker {
                 }
             }
         }
-        let attached = match self.ledger.evidence_for_issue(&row.issue_key).await {
+        let attached = match self.queue.for_issue(&row.issue_key).await {
             Ok(rows) => rows
                 .iter()
                 .filter(|r| r.state == EvidenceState::Done && r.kind.is_file() && r.id != row.id)
@@ -509,7 +496,7 @@ impl EvidenceWorker {
     /// description and posted as a comment. Both carry a marker naming the Test Manager
     /// log; a retried step looks for it first, so neither is added twice.
     async fn summary(&self, row: &EvidenceRow) -> Settle {
-        let rows = match self.ledger.evidence_for_issue(&row.issue_key).await {
+        let rows = match self.queue.for_issue(&row.issue_key).await {
             Ok(rows) => rows,
             Err(e) => return Settle::Retry(e.into()),
         };

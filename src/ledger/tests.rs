@@ -1,6 +1,7 @@
-//! One behavioural suite for every [`Ledger`] store.
+//! One behavioural suite for both ports ([`Ledger`], [`EvidenceQueue`]) of every store.
 //!
-//! Each case is a generic async function over `Arc<dyn Ledger>`; the `suite!` macro runs it
+//! Each case is an async function over the port it tests (`Arc<dyn Ledger>` or
+//! `Arc<dyn EvidenceQueue>`, picked by [`Port`]); the `suite!` macro runs it
 //! against SQLite (a fresh temp file, always) and against PostgreSQL when `DATABASE_URL` is
 //! set. Each PostgreSQL case gets its own randomly named schema (dropped at the end), so
 //! cases and parallel runs never see each other's rows.
@@ -14,8 +15,8 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use super::{
-    connect, connect_postgres_in_schema, ClaimOutcome, EntryState, IssueRecord, Ledger,
-    LedgerEntry, LedgerError,
+    connect, connect_postgres_in_schema, ClaimOutcome, EntryState, EvidenceKind, EvidenceQueue,
+    EvidenceState, IssueRecord, Ledger, LedgerEntry, LedgerError, NewEvidence, Stores,
 };
 use crate::result_key::ResultKey;
 
@@ -39,6 +40,14 @@ fn issue(n: u32) -> IssueRecord {
         status: Some("To Do".to_owned()),
         priority: None,
     }
+}
+
+/// Asserts that a write of someone who does not hold the claim was refused.
+fn claim_lost<T: std::fmt::Debug>(result: Result<T, LedgerError>) {
+    assert!(
+        matches!(result, Err(LedgerError::ClaimLost)),
+        "expected ClaimLost, got {result:?}"
+    );
 }
 
 fn claimed_previous(outcome: ClaimOutcome) -> Option<LedgerEntry> {
@@ -83,8 +92,8 @@ async fn create(ledger: &Arc<dyn Ledger>, key: &ResultKey, project: &str, at: i6
 
 // ---------------------------------------------------------------- the evidence queue
 
-fn evidence(issue: &str, kind: super::EvidenceKind, source: &str) -> super::NewEvidence {
-    super::NewEvidence {
+fn evidence(issue: &str, kind: EvidenceKind, source: &str) -> NewEvidence {
+    NewEvidence {
         issue_key: issue.to_owned(),
         route: "shop".into(),
         log_id: "log-1".into(),
@@ -92,118 +101,74 @@ fn evidence(issue: &str, kind: super::EvidenceKind, source: &str) -> super::NewE
         source_id: source.to_owned(),
         file_name: format!("{source}.bin"),
         size_bytes: Some(10),
-        state: super::EvidenceState::Pending,
+        state: EvidenceState::Pending,
         note: None,
     }
 }
 
-async fn evidence_is_enqueued_once_and_settled_by_its_owner(ledger: Arc<dyn Ledger>) {
-    use super::{EvidenceKind as K, EvidenceState as S};
+async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn EvidenceQueue>) {
+    use {EvidenceKind as K, EvidenceState as S};
     let items = vec![
         evidence("SHOP-1", K::Screenshot, "s1"),
         evidence("SHOP-1", K::RobotLog, "log-1"),
         evidence("SHOP-1", K::Summary, "log-1"),
     ];
-    assert_eq!(ledger.enqueue_evidence(&items, t(0)).await.unwrap(), 3);
-    assert_eq!(ledger.enqueue_evidence(&items, t(1)).await.unwrap(), 0);
-    let first = ledger
-        .claim_evidence("w1", t(2), STALE)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(queue.enqueue(&items, t(0)).await.unwrap(), 3);
+    assert_eq!(queue.enqueue(&items, t(1)).await.unwrap(), 0);
+    let first = queue.claim("w1", t(2), STALE).await.unwrap().unwrap();
     assert_eq!(
         (first.kind, first.state, first.attempts),
         (K::Screenshot, S::Uploading, 1)
     );
-    assert!(matches!(
-        ledger
-            .settle_evidence(&first.id, "w2", S::Done, None, None)
-            .await,
-        Err(LedgerError::ClaimLost)
-    ));
-    ledger
-        .settle_evidence(&first.id, "w1", S::Done, Some(12), None)
+    claim_lost(queue.settle(&first.id, "w2", S::Done, None, None).await);
+    queue
+        .settle(&first.id, "w1", S::Done, Some(12), None)
         .await
         .unwrap();
-    let second = ledger
-        .claim_evidence("w1", t(3), STALE)
-        .await
-        .unwrap()
-        .unwrap();
+    let second = queue.claim("w1", t(3), STALE).await.unwrap().unwrap();
     assert_eq!(second.kind, K::RobotLog);
     // The summary waits while a file is in flight.
-    assert_eq!(
-        ledger.claim_evidence("w2", t(3), STALE).await.unwrap(),
-        None
-    );
-    ledger
-        .retry_evidence(&second.id, "w1", "HTTP 400", t(10), true)
+    assert_eq!(queue.claim("w2", t(3), STALE).await.unwrap(), None);
+    queue
+        .retry(&second.id, "w1", "HTTP 400", t(10), true)
         .await
         .unwrap();
     // Not due before t(10); the summary still waits for it.
-    assert_eq!(
-        ledger.claim_evidence("w2", t(5), STALE).await.unwrap(),
-        None
-    );
-    let again = ledger
-        .claim_evidence("w2", t(10), STALE)
-        .await
-        .unwrap()
-        .unwrap();
+    assert_eq!(queue.claim("w2", t(5), STALE).await.unwrap(), None);
+    let again = queue.claim("w2", t(10), STALE).await.unwrap().unwrap();
     assert_eq!((again.id.as_str(), again.attempts), (second.id.as_str(), 2));
     assert_eq!(again.failures, 1, "a failure of the file's own is counted");
     assert_eq!(again.takeovers, 0, "a retried row is not taken over");
-    ledger
-        .settle_evidence(&again.id, "w2", S::Skipped, None, Some("too big"))
+    queue
+        .settle(&again.id, "w2", S::Skipped, None, Some("too big"))
         .await
         .unwrap();
-    let summary = ledger
-        .claim_evidence("w2", t(11), STALE)
-        .await
-        .unwrap()
-        .unwrap();
+    let summary = queue.claim("w2", t(11), STALE).await.unwrap().unwrap();
     assert_eq!(summary.kind, K::Summary);
-    let rows = ledger.evidence_for_issue("SHOP-1").await.unwrap();
+    let rows = queue.for_issue("SHOP-1").await.unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].size_bytes, Some(12));
     assert_eq!(rows[1].last_error.as_deref(), Some("too big"));
 }
 
-async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(ledger: Arc<dyn Ledger>) {
-    let items = vec![evidence("SHOP-2", super::EvidenceKind::Attachment, "a1")];
-    ledger.enqueue_evidence(&items, t(0)).await.unwrap();
-    let held = ledger
-        .claim_evidence("dead", t(1), STALE)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        ledger.claim_evidence("alive", t(30), STALE).await.unwrap(),
-        None
-    );
+async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(queue: Arc<dyn EvidenceQueue>) {
+    let items = vec![evidence("SHOP-2", EvidenceKind::Attachment, "a1")];
+    queue.enqueue(&items, t(0)).await.unwrap();
+    let held = queue.claim("dead", t(1), STALE).await.unwrap().unwrap();
+    assert_eq!(queue.claim("alive", t(30), STALE).await.unwrap(), None);
     // A holder that renews keeps the row past the stale limit of its first claim.
-    ledger
-        .renew_evidence(&held.id, "dead", t(50))
-        .await
-        .unwrap();
+    queue.renew(&held.id, "dead", t(50)).await.unwrap();
     assert_eq!(
-        ledger.claim_evidence("alive", t(100), STALE).await.unwrap(),
+        queue.claim("alive", t(100), STALE).await.unwrap(),
         None,
         "a renewed claim is not stale"
     );
     assert!(
-        ledger
-            .renew_evidence(&held.id, "alive", t(60))
-            .await
-            .is_err(),
+        queue.renew(&held.id, "alive", t(60)).await.is_err(),
         "only the holder renews"
     );
     // Then it stops renewing (its process died).
-    let taken = ledger
-        .claim_evidence("alive", t(150), STALE)
-        .await
-        .unwrap()
-        .unwrap();
+    let taken = queue.claim("alive", t(150), STALE).await.unwrap().unwrap();
     assert_eq!((taken.id.as_str(), taken.attempts), (held.id.as_str(), 2));
     assert_eq!(
         (held.takeovers, taken.takeovers),
@@ -212,42 +177,34 @@ async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(ledger: Arc<dyn
     );
     assert_eq!(taken.owner.as_deref(), Some("alive"));
     // The dead worker can no longer settle or renew it.
-    assert!(ledger
-        .settle_evidence(&held.id, "dead", super::EvidenceState::Done, None, None)
+    assert!(queue
+        .settle(&held.id, "dead", EvidenceState::Done, None, None)
         .await
         .is_err());
-    assert!(ledger
-        .renew_evidence(&held.id, "dead", t(151))
-        .await
-        .is_err());
+    assert!(queue.renew(&held.id, "dead", t(151)).await.is_err());
     // A worker claiming its own stale row again (it abandoned the upload) is no takeover.
-    ledger
-        .settle_evidence(&held.id, "alive", super::EvidenceState::Done, None, None)
+    queue
+        .settle(&held.id, "alive", EvidenceState::Done, None, None)
         .await
         .unwrap();
-    let items = vec![evidence("SHOP-2", super::EvidenceKind::Attachment, "a2")];
-    ledger.enqueue_evidence(&items, t(150)).await.unwrap();
-    let own = ledger
-        .claim_evidence("alive", t(151), STALE)
-        .await
-        .unwrap()
-        .unwrap();
-    let again = ledger
-        .claim_evidence("alive", t(300), STALE)
-        .await
-        .unwrap()
-        .unwrap();
+    let items = vec![evidence("SHOP-2", EvidenceKind::Attachment, "a2")];
+    queue.enqueue(&items, t(150)).await.unwrap();
+    let own = queue.claim("alive", t(151), STALE).await.unwrap().unwrap();
+    let again = queue.claim("alive", t(300), STALE).await.unwrap().unwrap();
     assert_eq!((own.id.as_str(), again.takeovers), (again.id.as_str(), 0));
 }
 
-async fn evidence_rows_are_claimed_once_across_replicas(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>) {
+async fn evidence_rows_are_claimed_once_across_replicas(
+    a: Arc<dyn EvidenceQueue>,
+    b: Arc<dyn EvidenceQueue>,
+) {
     let items: Vec<_> = (0..20)
-        .map(|i| evidence("SHOP-3", super::EvidenceKind::Attachment, &format!("a{i}")))
+        .map(|i| evidence("SHOP-3", EvidenceKind::Attachment, &format!("a{i}")))
         .collect();
-    a.enqueue_evidence(&items, t(0)).await.unwrap();
-    let claim_all = |ledger: Arc<dyn Ledger>, owner: &'static str| async move {
+    a.enqueue(&items, t(0)).await.unwrap();
+    let claim_all = |queue: Arc<dyn EvidenceQueue>, owner: &'static str| async move {
         let mut got = Vec::new();
-        while let Some(row) = ledger.claim_evidence(owner, t(1), STALE).await.unwrap() {
+        while let Some(row) = queue.claim(owner, t(1), STALE).await.unwrap() {
             got.push(row.id);
         }
         got
@@ -365,18 +322,9 @@ async fn takeover_after_stale(ledger: Arc<dyn Ledger>) {
     assert_eq!(entry.updated_at, t(61));
 
     // The old owner has lost the claim and can no longer change anything.
-    assert!(matches!(
-        ledger.record_issue(&key, "a", &issue(1), t(62)).await,
-        Err(LedgerError::ClaimLost)
-    ));
-    assert!(matches!(
-        ledger.mark_uncertain(&key, "a", "late", t(62)).await,
-        Err(LedgerError::ClaimLost)
-    ));
-    assert!(matches!(
-        ledger.release(&key, "a").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&key, "a", &issue(1), t(62)).await);
+    claim_lost(ledger.mark_uncertain(&key, "a", "late", t(62)).await);
+    claim_lost(ledger.release(&key, "a").await);
     assert_eq!(get(&ledger, &key).await, entry);
 
     ledger
@@ -403,10 +351,7 @@ async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
         Some("timeout after POST /issue")
     );
     // Marking again is not allowed: the entry is no longer Claimed.
-    assert!(matches!(
-        ledger.mark_uncertain(&key, "a", "again", t(4)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.mark_uncertain(&key, "a", "again", t(4)).await);
 
     // Uncertain is taken over at once, without waiting for stale_after.
     let previous = ledger.claim(&key, "SHOP", "b", t(4), STALE).await.unwrap();
@@ -420,23 +365,37 @@ async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
     busy(ledger.claim(&key, "SHOP", "c", t(5), STALE).await.unwrap());
 }
 
-async fn concurrent_claims_one_winner(ledger: Arc<dyn Ledger>) {
-    let key = new_key();
-    let tasks = 50;
+/// `tasks` claims of `key` at `t(at)` by owners `{owner}-{i}`, released together by a
+/// barrier so they really race; their outcomes.
+async fn claim_at_once(
+    ledger: &Arc<dyn Ledger>,
+    key: &ResultKey,
+    tasks: usize,
+    owner: &str,
+    at: i64,
+) -> Vec<ClaimOutcome> {
     let barrier = Arc::new(Barrier::new(tasks));
     let mut handles = Vec::new();
     for i in 0..tasks {
         let (ledger, key, barrier) = (ledger.clone(), key.clone(), barrier.clone());
+        let owner = format!("{owner}-{i}");
         handles.push(tokio::spawn(async move {
             barrier.wait().await;
-            ledger
-                .claim(&key, "SHOP", &format!("owner-{i}"), t(0), STALE)
-                .await
+            ledger.claim(&key, "SHOP", &owner, t(at), STALE).await
         }));
     }
-    let mut winners = 0;
+    let mut outcomes = Vec::new();
     for handle in handles {
-        match handle.await.unwrap().unwrap() {
+        outcomes.push(handle.await.unwrap().unwrap());
+    }
+    outcomes
+}
+
+async fn concurrent_claims_one_winner(ledger: Arc<dyn Ledger>) {
+    let key = new_key();
+    let mut winners = 0;
+    for outcome in claim_at_once(&ledger, &key, 50, "owner", 0).await {
+        match outcome {
             ClaimOutcome::Claimed { previous: None } => winners += 1,
             ClaimOutcome::Busy(_) => {}
             other => panic!("unexpected {other:?}"),
@@ -455,21 +414,9 @@ async fn concurrent_takeover_one_winner(ledger: Arc<dyn Ledger>) {
             .unwrap(),
     );
     let stale = get(&ledger, &key).await;
-    let tasks = 10;
-    let barrier = Arc::new(Barrier::new(tasks));
-    let mut handles = Vec::new();
-    for i in 0..tasks {
-        let (ledger, key, barrier) = (ledger.clone(), key.clone(), barrier.clone());
-        handles.push(tokio::spawn(async move {
-            barrier.wait().await;
-            ledger
-                .claim(&key, "SHOP", &format!("rescuer-{i}"), t(120), STALE)
-                .await
-        }));
-    }
     let mut winners = Vec::new();
-    for handle in handles {
-        match handle.await.unwrap().unwrap() {
+    for outcome in claim_at_once(&ledger, &key, 10, "rescuer", 120).await {
+        match outcome {
             ClaimOutcome::Claimed { previous } => {
                 assert_eq!(previous.as_ref(), Some(&stale));
                 winners.push(());
@@ -488,22 +435,13 @@ async fn record_issue_by_non_owner_is_claim_lost(ledger: Arc<dyn Ledger>) {
     let key = new_key();
     claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
     let before = get(&ledger, &key).await;
-    assert!(matches!(
-        ledger.record_issue(&key, "b", &issue(1), t(1)).await,
-        Err(LedgerError::ClaimLost)
-    ));
-    assert!(matches!(
-        ledger.mark_uncertain(&key, "b", "not mine", t(1)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&key, "b", &issue(1), t(1)).await);
+    claim_lost(ledger.mark_uncertain(&key, "b", "not mine", t(1)).await);
     assert_eq!(get(&ledger, &key).await, before);
 
     // Nothing to hold at all.
     let missing = new_key();
-    assert!(matches!(
-        ledger.record_issue(&missing, "a", &issue(1), t(1)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&missing, "a", &issue(1), t(1)).await);
     assert_eq!(ledger.get(&missing).await.unwrap(), None);
 
     // A Created entry cannot be re-recorded, even by its owner.
@@ -512,27 +450,18 @@ async fn record_issue_by_non_owner_is_claim_lost(ledger: Arc<dyn Ledger>) {
         .await
         .unwrap();
     let created = get(&ledger, &key).await;
-    assert!(matches!(
-        ledger.record_issue(&key, "a", &issue(2), t(3)).await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.record_issue(&key, "a", &issue(2), t(3)).await);
     assert_eq!(get(&ledger, &key).await, created);
 }
 
 async fn release_deletes_only_own_claim(ledger: Arc<dyn Ledger>) {
     let key = new_key();
     claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
-    assert!(matches!(
-        ledger.release(&key, "b").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "b").await);
     assert_eq!(get(&ledger, &key).await.owner, "a");
     ledger.release(&key, "a").await.unwrap();
     assert_eq!(ledger.get(&key).await.unwrap(), None);
-    assert!(matches!(
-        ledger.release(&key, "a").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "a").await);
     // A later request starts clean.
     assert_eq!(
         claimed_previous(ledger.claim(&key, "SHOP", "c", t(1), STALE).await.unwrap()),
@@ -545,19 +474,13 @@ async fn release_deletes_only_own_claim(ledger: Arc<dyn Ledger>) {
         .mark_uncertain(&key, "c", "timeout", t(2))
         .await
         .unwrap();
-    assert!(matches!(
-        ledger.release(&key, "c").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "c").await);
     claimed_previous(ledger.claim(&key, "SHOP", "d", t(3), STALE).await.unwrap());
     ledger
         .record_issue(&key, "d", &issue(4), t(4))
         .await
         .unwrap();
-    assert!(matches!(
-        ledger.release(&key, "d").await,
-        Err(LedgerError::ClaimLost)
-    ));
+    claim_lost(ledger.release(&key, "d").await);
     assert_eq!(get(&ledger, &key).await.state, EntryState::Created);
 }
 
@@ -648,6 +571,12 @@ async fn latest_issue_for_test_case(ledger: Arc<dyn Ledger>) {
     );
 }
 
+/// The keys of [`Ledger::recent`], in its order.
+async fn recent_keys(ledger: &Arc<dyn Ledger>, limit: u32) -> Vec<ResultKey> {
+    let entries = ledger.recent(limit).await.unwrap();
+    entries.into_iter().map(|e| e.key).collect()
+}
+
 async fn recent_ordering_and_limit(ledger: Arc<dyn Ledger>) {
     assert_eq!(ledger.recent(10).await.unwrap(), Vec::new());
     let keys: Vec<ResultKey> = (0..5).map(|_| new_key()).collect();
@@ -669,23 +598,11 @@ async fn recent_ordering_and_limit(ledger: Arc<dyn Ledger>) {
         .await
         .unwrap();
 
-    let all: Vec<ResultKey> = ledger
-        .recent(100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
+    let all = recent_keys(&ledger, 100).await;
     let expected = [&keys[0], &keys[2], &keys[4], &keys[3], &keys[1]];
     assert_eq!(all.iter().collect::<Vec<_>>(), expected);
 
-    let top: Vec<ResultKey> = ledger
-        .recent(2)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
+    let top = recent_keys(&ledger, 2).await;
     assert_eq!(top.iter().collect::<Vec<_>>(), &expected[..2]);
     assert_eq!(ledger.recent(0).await.unwrap(), Vec::new());
 }
@@ -733,6 +650,23 @@ async fn two_replicas_one_winner_per_key(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>)
 
 // ---------------------------------------------------------------- fixtures
 
+/// What a case asks for: the results port or the evidence port of the store under test.
+trait Port {
+    fn of(stores: &Stores) -> Self;
+}
+
+impl Port for Arc<dyn Ledger> {
+    fn of(stores: &Stores) -> Self {
+        stores.results.clone()
+    }
+}
+
+impl Port for Arc<dyn EvidenceQueue> {
+    fn of(stores: &Stores) -> Self {
+        stores.evidence.clone()
+    }
+}
+
 /// A fresh SQLite file in a temp dir (nested, so `connect` must create the parents).
 struct SqliteFixture {
     _dir: tempfile::TempDir,
@@ -740,14 +674,15 @@ struct SqliteFixture {
 }
 
 impl SqliteFixture {
-    fn new() -> Self {
+    /// Always available; `Option` only to match [`PgFixture::new`].
+    fn new(_test: &str) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/dir/ledger.db");
         let url = format!("sqlite://{}", path.display());
-        Self { _dir: dir, url }
+        Some(Self { _dir: dir, url })
     }
 
-    async fn open(&self) -> Arc<dyn Ledger> {
+    async fn open(&self) -> Stores {
         connect(&self.url, 4).await.unwrap()
     }
 
@@ -778,7 +713,7 @@ impl PgFixture {
         }
     }
 
-    async fn open(&self) -> Arc<dyn Ledger> {
+    async fn open(&self) -> Stores {
         connect_postgres_in_schema(&self.url, &self.schema, 5)
             .await
             .unwrap()
@@ -794,57 +729,38 @@ impl PgFixture {
     }
 }
 
-/// Runs each named case once per store. `single:` cases get one ledger, `pair:` cases get two
-/// separate pools on the same store.
+/// Runs each named case once per store. `single:` cases get one port, `pair:` cases get the
+/// same port of two separate pools on one store (two replicas).
 macro_rules! suite {
     (single: $($single:ident),* ; pair: $($pair:ident),* $(,)?) => {
-        mod sqlite_store {
+        suite!(@store sqlite_store, SqliteFixture; $($single),*; $($pair),*);
+        suite!(@store postgres_store, PgFixture; $($single),*; $($pair),*);
+    };
+    (@store $store:ident, $fixture:ident; $($single:ident),*; $($pair:ident),*) => {
+        mod $store {
+            use super::Port;
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $single() {
-                    let fixture = super::SqliteFixture::new();
-                    let ledger = fixture.open().await;
-                    super::$single(ledger.clone()).await;
-                    ledger.close().await;
+                    let Some(fixture) = super::$fixture::new(stringify!($single)) else {
+                        return;
+                    };
+                    let stores = fixture.open().await;
+                    super::$single(Port::of(&stores)).await;
+                    stores.results.close().await;
                     fixture.finish().await;
                 }
             )*
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $pair() {
-                    let fixture = super::SqliteFixture::new();
-                    let (a, b) = (fixture.open().await, fixture.open().await);
-                    super::$pair(a.clone(), b.clone()).await;
-                    a.close().await;
-                    b.close().await;
-                    fixture.finish().await;
-                }
-            )*
-        }
-
-        mod postgres_store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $single() {
-                    let Some(fixture) = super::PgFixture::new(stringify!($single)) else {
-                        return;
-                    };
-                    let ledger = fixture.open().await;
-                    super::$single(ledger.clone()).await;
-                    ledger.close().await;
-                    fixture.finish().await;
-                }
-            )*
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $pair() {
-                    let Some(fixture) = super::PgFixture::new(stringify!($pair)) else {
+                    let Some(fixture) = super::$fixture::new(stringify!($pair)) else {
                         return;
                     };
                     let (a, b) = (fixture.open().await, fixture.open().await);
-                    super::$pair(a.clone(), b.clone()).await;
-                    a.close().await;
-                    b.close().await;
+                    super::$pair(Port::of(&a), Port::of(&b)).await;
+                    a.results.close().await;
+                    b.results.close().await;
                     fixture.finish().await;
                 }
             )*
@@ -879,14 +795,14 @@ suite! {
 
 #[tokio::test]
 async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
-    let fixture = SqliteFixture::new();
+    let fixture = SqliteFixture::new("sqlite_reopen").unwrap();
     let key = new_key();
-    let first = fixture.open().await;
+    let first = fixture.open().await.results;
     create(&first, &key, "SHOP", 0, 9).await;
     let entry = get(&first, &key).await;
     first.close().await;
 
-    let reopened = fixture.open().await;
+    let reopened = fixture.open().await.results;
     assert_eq!(get(&reopened, &key).await, entry);
     assert_eq!(
         done(
@@ -899,14 +815,14 @@ async fn sqlite_reopen_keeps_data_and_migrations_are_idempotent() {
     );
     reopened.close().await;
     // And a third time, after a clean close: the migration history still matches.
-    let again = fixture.open().await;
+    let again = fixture.open().await.results;
     assert_eq!(again.recent(10).await.unwrap(), vec![entry]);
     again.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_memory_url_is_one_shared_database() {
-    let ledger = connect("sqlite::memory:", 8).await.unwrap();
+    let ledger = connect("sqlite::memory:", 8).await.unwrap().results;
     let mut handles = Vec::new();
     for i in 0..20 {
         let ledger = ledger.clone();
@@ -921,7 +837,7 @@ async fn sqlite_memory_url_is_one_shared_database() {
     }
     assert_eq!(ledger.recent(100).await.unwrap().len(), 20);
     // Two `:memory:` ledgers are separate databases.
-    let other = connect("sqlite::memory:", 1).await.unwrap();
+    let other = connect("sqlite::memory:", 1).await.unwrap().results;
     assert_eq!(other.recent(100).await.unwrap().len(), 0);
     ledger.close().await;
     other.close().await;
@@ -958,7 +874,7 @@ async fn postgres_url_search_path_option_is_honoured() {
     let Some(fixture) = PgFixture::new("postgres_url_search_path_option_is_honoured") else {
         return;
     };
-    let in_schema = fixture.open().await;
+    let in_schema = fixture.open().await.results;
     let key = new_key();
     create(&in_schema, &key, "SHOP", 0, 3).await;
 
@@ -967,7 +883,7 @@ async fn postgres_url_search_path_option_is_honoured() {
         "{}{separator}options=-csearch_path%3D{}",
         fixture.url, fixture.schema
     );
-    let via_url = connect(&url, 2).await.unwrap();
+    let via_url = connect(&url, 2).await.unwrap().results;
     assert_eq!(
         via_url.get(&key).await.unwrap(),
         in_schema.get(&key).await.unwrap()

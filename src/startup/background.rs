@@ -59,7 +59,7 @@ impl Background {
         tasks.push(spawn_metrics_upkeep(metrics));
         let evidence_worker = settings.evidence.worker.then(|| {
             EvidenceWorker {
-                ledger: wiring.ledger.clone(),
+                queue: wiring.evidence.clone(),
                 testmanager: wiring.testmanager.clone(),
                 tracker: wiring.tracker.clone(),
                 projects: wiring.projects.clone(),

@@ -26,6 +26,7 @@ impl UseCases {
         let create_defect = Arc::new(
             CreateDefect::new(
                 wiring.ledger.clone(),
+                wiring.evidence.clone(),
                 wiring.testmanager.clone(),
                 wiring.tracker.clone(),
                 wiring.projects.clone(),

@@ -4,7 +4,7 @@
 use super::adapters;
 use super::error::StartupError;
 use crate::config::Settings;
-use crate::ledger::{self, Ledger};
+use crate::ledger::{self, EvidenceQueue, Ledger};
 use crate::mapping::ProjectsHandle;
 use crate::servable;
 use crate::testmanager::TestManager;
@@ -17,8 +17,10 @@ use std::time::Duration;
 pub struct Wiring {
     /// The whole configuration.
     pub settings: Settings,
-    /// The ledger.
+    /// The ledger of results and issues.
     pub ledger: Arc<dyn Ledger>,
+    /// The evidence waiting to be uploaded.
+    pub evidence: Arc<dyn EvidenceQueue>,
     /// Jira.
     pub tracker: Arc<dyn DefectTracker>,
     /// Test Manager.
@@ -52,9 +54,10 @@ impl Wiring {
                 .await
                 .map_err(StartupError::Mappings)?;
         }
-        let ledger = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
+        let stores = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
         Ok(Wiring {
-            ledger,
+            ledger: stores.results,
+            evidence: stores.evidence,
             tracker: adapters.tracker,
             testmanager: adapters.testmanager,
             projects: ProjectsHandle::new(projects),

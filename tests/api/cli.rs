@@ -35,7 +35,7 @@ async fn ledger_list_and_find_show_entries() {
     )
     .unwrap();
     let key = ResultKey::new(Uuid::new_v4(), Uuid::new_v4(), Some("row-3".into()));
-    let ledger = ledger::connect(&store, 1).await.unwrap();
+    let ledger = ledger::connect(&store, 1).await.unwrap().results;
     ledger
         .claim(
             &key,

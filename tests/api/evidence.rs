@@ -410,7 +410,7 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
         summary_posted(&first.jira, Duration::from_secs(30)).await;
         let issue_key = first.jira.issues()[0].key.clone();
         let ledger = tm_defect_bridge::ledger::connect(&store, 1).await.unwrap();
-        let rows = ledger.evidence_for_issue(&issue_key).await.unwrap();
+        let rows = ledger.evidence.for_issue(&issue_key).await.unwrap();
         let files: Vec<_> = rows.iter().filter(|r| r.kind.is_file()).collect();
         assert_eq!(files.len(), 2, "{rows:?} ({store})");
         for row in files {
@@ -426,7 +426,7 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
             2,
             "one upload per file ({store})"
         );
-        ledger.close().await;
+        ledger.results.close().await;
     }
 }
 

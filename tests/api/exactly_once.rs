@@ -30,7 +30,7 @@ async fn claimed_elsewhere(
     owner: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> std::sync::Arc<dyn ledger::Ledger> {
-    let ledger = ledger::connect(store, 1).await.unwrap();
+    let ledger = ledger::connect(store, 1).await.unwrap().results;
     ledger
         .claim(&key_of(seeded), "shop", owner, at, Duration::from_secs(120))
         .await

@@ -1,22 +1,40 @@
-//! Queueing a failure's evidence for the upload worker ([`crate::evidence`]).
+//! Queueing a failure's evidence for the upload [`worker`](super::worker): what Create
+//! Defect calls once an issue holds the failure, and again for an issue that never got its
+//! evidence.
 
-use crate::evidence::worker::Signal;
-use crate::evidence::Plan;
-use crate::ledger::Ledger;
+use std::sync::Arc;
+
+use super::worker::Signal;
+use super::Plan;
+use crate::ledger::EvidenceQueue;
 use crate::mapping::ProjectMapping;
 use crate::result_key::ResultKey;
 use crate::testmanager::TestManager;
-use std::sync::Arc;
 
-/// What queueing needs; cheap to clone into a background task.
+/// Puts a failure's evidence in the queue and wakes the worker; cheap to clone into a
+/// background task.
 #[derive(Clone)]
-pub(super) struct EvidenceQueue {
-    pub ledger: Arc<dyn Ledger>,
-    pub testmanager: Arc<dyn TestManager>,
-    pub signal: Option<Arc<Signal>>,
+pub struct Enqueuer {
+    queue: Arc<dyn EvidenceQueue>,
+    testmanager: Arc<dyn TestManager>,
+    signal: Option<Arc<Signal>>,
 }
 
-impl EvidenceQueue {
+impl Enqueuer {
+    /// Queues into `queue`, fetching failures again from `testmanager` when backfilling,
+    /// and wakes the worker through `signal` (if any) whenever something was queued.
+    pub fn new(
+        queue: Arc<dyn EvidenceQueue>,
+        testmanager: Arc<dyn TestManager>,
+        signal: Option<Arc<Signal>>,
+    ) -> Self {
+        Self {
+            queue,
+            testmanager,
+            signal,
+        }
+    }
+
     /// Queues `plan` for the issue and wakes the upload worker. A queue failure is logged:
     /// the issue exists and must be answered.
     pub async fn enqueue(&self, plan: &Plan, issue_key: &str) {
@@ -24,8 +42,8 @@ impl EvidenceQueue {
             return;
         }
         match self
-            .ledger
-            .enqueue_evidence(&plan.for_issue(issue_key), chrono::Utc::now())
+            .queue
+            .enqueue(&plan.for_issue(issue_key), chrono::Utc::now())
             .await
         {
             Ok(_) => {
@@ -48,9 +66,9 @@ impl EvidenceQueue {
         if mapping.evidence.is_none() {
             return;
         }
-        let queue = self.clone();
+        let enqueuer = self.clone();
         tokio::spawn(async move {
-            match queue.ledger.evidence_for_issue(&issue_key).await {
+            match enqueuer.queue.for_issue(&issue_key).await {
                 Ok(rows) if rows.is_empty() => {}
                 Ok(_) => return,
                 Err(e) => {
@@ -58,14 +76,14 @@ impl EvidenceQueue {
                     return;
                 }
             }
-            match queue
+            match enqueuer
                 .testmanager
                 .fetch_failure(mapping.project_id, &key)
                 .await
             {
                 Ok(details) => {
-                    let plan = crate::evidence::plan(&mapping, &details);
-                    queue.enqueue(&plan, &issue_key).await;
+                    let plan = super::plan(&mapping, &details);
+                    enqueuer.enqueue(&plan, &issue_key).await;
                 }
                 Err(e) => {
                     tracing::warn!(issue = %issue_key, error = %e, "could not fetch the failure to queue its evidence; the next Create Defect tries again")
