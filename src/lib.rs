@@ -20,9 +20,9 @@
 //! - [`defects`] — the Create Defect use case.
 //! - [`evidence`] — screenshots, robot logs and attachments streamed to the issue from a queue in the ledger.
 //! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.
-//! - [`mapping`] — mapping files, the `Failure` template model, rendering, Markdown → ADF / wiki.
+//! - [`mapping`] — mapping files, the `Failure` template model, rendering to a Markdown draft, plain-text rules.
 //! - [`testmanager`] — the webhook contract and the Test Manager REST client.
-//! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
+//! - [`tracker`] — the `DefectTracker` port and its Jira adapter, which owns Markdown → ADF / wiki.
 //! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
 //! - [`outbound`] — the retry schedule and concurrency caps shared by the Jira and Test Manager adapters.

@@ -3,14 +3,14 @@
 //! Owns the mapping file format ([`schema`]), its validation and template
 //! compilation ([`project`]), the dashboard counts' settings ([`kpi`]), the loaded set ([`registry`]), the `Failure`
 //! model templates render from ([`failure`]), the rendered [`IssueDraft`]
-//! ([`draft`]), and the text rules and Markdown converters the Jira adapter
-//! uses to encode a draft ([`text`], [`markdown`]).
+//! ([`draft`]), and the plain-text rules Jira imposes on single values
+//! ([`text`]). Descriptions stay Markdown here; turning them into Jira's
+//! rich-text formats is the Jira adapter's job (`tracker::jira::markdown`).
 
 pub mod draft;
 pub mod evidence;
 pub mod failure;
 pub mod kpi;
-pub mod markdown;
 pub mod project;
 pub mod registry;
 pub mod schema;

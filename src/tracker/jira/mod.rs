@@ -13,6 +13,7 @@ pub mod connection;
 pub mod count;
 pub mod fields;
 pub mod issue;
+pub mod markdown;
 pub mod metadata;
 
 use crate::config::JiraFlavour;

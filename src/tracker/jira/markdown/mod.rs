@@ -1,10 +1,13 @@
-//! Markdown rendering for Jira.
+//! Markdown rendering for Jira: the adapter's rich-text wire formats.
 //!
-//! Test Manager failure reports are authored as CommonMark; Jira wants either
-//! Atlassian Document Format (Cloud, REST v3, see [`adf`]) or wiki markup
-//! (Data Center, see [`wiki`]). This file owns what both renderers share: the
-//! parser configuration, text sanitising, character-based truncation and the
-//! "shrink the input until the output fits Jira's field limit" loop.
+//! Mapping templates render CommonMark; Jira wants either Atlassian Document
+//! Format (Cloud, REST v3, see [`adf`]) or wiki markup (Data Center, see
+//! [`wiki`]). Only the Jira adapter encodes drafts, so the converters live
+//! here rather than in `mapping`. This file owns what both renderers share:
+//! the parser configuration, the truncation notice and the "shrink the input
+//! until the output fits Jira's field limit" loop. Plain-text rules
+//! (control-character stripping, character truncation) are
+//! [`crate::mapping::text`]'s.
 //!
 //! Every function here is total: any `&str` input produces an output, nothing
 //! panics, and nothing recurses on input-controlled depth.
@@ -35,36 +38,6 @@ pub(crate) fn parser(markdown: &str) -> Parser<'_> {
     let options =
         Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     Parser::new_ext(markdown, options)
-}
-
-/// Returns `s` without control characters (Unicode category Cc: C0, DEL and
-/// C1), except `'\n'` and `'\t'` which are kept.
-///
-/// Jira rejects some control characters in both ADF and wiki bodies; other
-/// characters, including emoji, RTL text and bidi formatting marks (Cf), are
-/// kept unchanged.
-pub fn strip_control(s: &str) -> String {
-    s.chars()
-        .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
-        .collect()
-}
-
-/// Cuts `s` to at most `max_chars` Unicode scalar values.
-///
-/// If `s` already fits it is returned unchanged. Otherwise the result is the
-/// longest prefix of `s` that leaves room for a trailing `…`, followed by
-/// `…`; the ellipsis counts toward the limit. With `max_chars == 0` the result
-/// is empty (there is no room even for the ellipsis).
-pub fn truncate_chars(s: &str, max_chars: usize) -> String {
-    if s.char_indices().nth(max_chars).is_none() {
-        return s.to_owned();
-    }
-    if max_chars == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(max_chars - 1).collect();
-    out.push('…');
-    out
 }
 
 /// The Markdown appended as the last paragraph when input had to be cut.
@@ -162,28 +135,6 @@ fn cut_at_line(markdown: &str, max_chars: usize) -> (&str, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn strip_control_keeps_newline_tab_emoji_rtl() {
-        assert_eq!(
-            strip_control("a\u{0}b\u{7}c\u{1b}[0m\u{7f}\u{85}\nd\te😀 שלום \u{200f}"),
-            "abc[0m\nd\te😀 שלום \u{200f}"
-        );
-        assert_eq!(strip_control(""), "");
-    }
-
-    #[test]
-    fn truncate_chars_cases() {
-        assert_eq!(truncate_chars("hello", 5), "hello");
-        assert_eq!(truncate_chars("hello", 6), "hello");
-        assert_eq!(truncate_chars("hello", 4), "hel…");
-        assert_eq!(truncate_chars("hello", 1), "…");
-        assert_eq!(truncate_chars("hello", 0), "");
-        assert_eq!(truncate_chars("", 0), "");
-        assert_eq!(truncate_chars("😀😀😀", 2), "😀…");
-        assert_eq!(truncate_chars("שלום", 3), "של…");
-    }
 
     #[test]
     fn cut_at_line_prefers_line_boundary() {
@@ -191,26 +142,5 @@ mod tests {
         assert_eq!(cut_at_line("a\nbcdefgh", 7), ("a\nbcdef", 7));
         assert_eq!(cut_at_line("abc", 10), ("abc", 3));
         assert_eq!(cut_at_line("é\nü", 0), ("", 0));
-    }
-
-    proptest! {
-        #[test]
-        fn truncate_is_bounded_prefix(s in any::<String>(), max in 0usize..40) {
-            let t = truncate_chars(&s, max);
-            prop_assert!(t.chars().count() <= max);
-            if t == s {
-                prop_assert!(s.chars().count() <= max);
-            } else {
-                let body = t.strip_suffix('…').unwrap_or(&t);
-                prop_assert!(s.starts_with(body));
-                prop_assert!(max == 0 || t.ends_with('…'));
-            }
-        }
-
-        #[test]
-        fn strip_control_leaves_no_controls(s in any::<String>()) {
-            let t = strip_control(&s);
-            prop_assert!(t.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
-        }
     }
 }
