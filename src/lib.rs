@@ -24,6 +24,7 @@
 //! - [`testmanager`] — the webhook contract and the Test Manager REST client.
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter, which owns Markdown → ADF / wiki.
 //! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
+//! - [`byte_stream`] — the `ByteStream` files travel in from Test Manager to the tracker.
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
 //! - [`outbound`] — the retry schedule and concurrency caps shared by the Jira and Test Manager adapters.
 //! - [`metrics`] — Prometheus metric names and the recorder.
@@ -34,6 +35,7 @@
 
 pub mod adapters;
 pub mod admin;
+pub mod byte_stream;
 pub mod config;
 pub mod defects;
 pub mod evidence;

@@ -24,12 +24,10 @@ pub use model::{
 };
 pub use token::{AccessToken, TokenCache};
 
+use crate::byte_stream::ByteStream;
 use crate::result_key::ResultKey;
 use std::time::Duration;
 use uuid::Uuid;
-
-/// A body read chunk by chunk, never whole.
-pub type ByteStream = futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>>;
 
 /// A file Test Manager holds about a test case log.
 #[derive(Debug, Clone, PartialEq, Eq)]

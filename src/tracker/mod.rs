@@ -7,6 +7,7 @@
 pub mod jira;
 pub mod jql;
 
+use crate::byte_stream::ByteStream;
 use crate::mapping::{CountMode, IssueDraft};
 use async_trait::async_trait;
 
@@ -260,7 +261,7 @@ pub trait DefectTracker: Send + Sync + 'static {
         _issue_key: &str,
         _file_name: &str,
         _length: Option<u64>,
-        _body: crate::testmanager::ByteStream,
+        _body: ByteStream,
         _timeout: std::time::Duration,
     ) -> Result<UploadOutcome, TrackerError> {
         Err(TrackerError::Rejected {

@@ -16,6 +16,7 @@ pub mod issue;
 pub mod markdown;
 pub mod metadata;
 
+use crate::byte_stream::ByteStream;
 use crate::config::JiraFlavour;
 use crate::mapping::{CountMode, IssueDraft};
 use crate::outbound::Upstream;
@@ -176,7 +177,7 @@ impl DefectTracker for JiraTracker {
         issue_key: &str,
         file_name: &str,
         length: Option<u64>,
-        body: crate::testmanager::ByteStream,
+        body: ByteStream,
         timeout: Duration,
     ) -> Result<crate::tracker::UploadOutcome, TrackerError> {
         let stream = reqwest::Body::wrap_stream(body);
