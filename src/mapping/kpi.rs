@@ -139,13 +139,6 @@ mod tests {
     }
 
     #[test]
-    fn the_example_mapping_documents_the_defaults() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/example.toml");
-        let mapping = crate::mapping::registry::load_file(&path).unwrap();
-        assert_eq!(mapping.kpis, KpiSpec::default());
-    }
-
-    #[test]
     fn blank_values_and_order_by_are_refused_with_the_key() {
         let raw = RawKpis {
             critical_priorities: Some(vec!["Highest".into(), " ".into()]),

@@ -16,6 +16,9 @@ pub mod issue;
 pub mod markdown;
 pub mod metadata;
 
+#[cfg(test)]
+mod hostile_input;
+
 use crate::byte_stream::ByteStream;
 use crate::config::JiraFlavour;
 use crate::mapping::{CountMode, IssueDraft};
