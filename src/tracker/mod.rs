@@ -1,7 +1,8 @@
 //! The issue tracker port, and its Jira adapter.
 //!
 //! Owns the `DefectTracker` trait the use cases call, the types crossing it,
-//! and the tracker error taxonomy. The error kinds matter: a create that
+//! and the tracker error taxonomy. Files to attach cross it as a
+//! [`ByteStream`], which belongs to neither port. The error kinds matter: a create that
 //! *may* have happened (`Ambiguous`) must never be retried blindly.
 
 pub mod jira;

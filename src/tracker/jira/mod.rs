@@ -6,6 +6,10 @@
 //! loses status codes on error bodies, searches v2 on non-`atlassian.net`
 //! hosts (removed on Cloud) and cannot send labels, custom fields or ADF.
 //! Never `{:?}` the gouqi client: its `Debug` prints the credentials.
+//!
+//! Drafts arrive as Markdown; the adapter encodes them in Jira's rich-text
+//! wire format for the configured flavour ([`markdown`]: ADF on Cloud, wiki
+//! markup on Data Center) when it builds request bodies ([`body`], [`fields`]).
 
 pub mod body;
 pub mod call;

@@ -8,8 +8,8 @@
 //! no media nodes). User text only ever lands in `text` fields, so it cannot
 //! smuggle in ADF structure.
 //!
-//! The event-stream builder is [`builder`]; the node helpers and the
-//! flattening rules for restricted containers are [`nodes`].
+//! The event-stream builder is `builder`; the node helpers and the
+//! flattening rules for restricted containers are `nodes`.
 
 mod builder;
 mod nodes;

@@ -9,8 +9,8 @@
 //!
 //! Wiki markup has no nesting for block quotes or multi-block list items, so
 //! those are approximated (see [`to_wiki`]). The event-stream writer is
-//! [`writer`], the escaping rules [`escape`], and the `{code}` macro's
-//! languages [`code_language`].
+//! `writer`, the escaping rules `escape`, and the `{code}` macro's
+//! languages `code_language`.
 
 mod code_language;
 mod escape;
