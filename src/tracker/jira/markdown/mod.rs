@@ -13,6 +13,9 @@
 //! panics, and nothing recurses on input-controlled depth.
 
 pub mod adf;
+mod image;
+#[cfg(test)]
+mod soup;
 pub mod wiki;
 
 pub use adf::{to_adf, to_adf_limited};

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::nodes::{flatten, node_type, paragraph};
 use crate::mapping::text::strip_control;
+use crate::tracker::jira::markdown::image::{self, Image};
 use crate::tracker::jira::markdown::MAX_NESTING;
 
 enum Kind {
@@ -52,11 +53,6 @@ enum Mark {
     Strong,
     Strike,
     Link(String),
-}
-
-struct Image {
-    url: String,
-    alt: String,
 }
 
 /// Turns one document's Markdown events into ADF block nodes: feed every
@@ -130,10 +126,7 @@ impl Builder {
                 return self.marks.push(Mark::Link(strip_control(&dest_url)));
             }
             Tag::Image { dest_url, .. } => {
-                return self.images.push(Image {
-                    url: strip_control(&dest_url),
-                    alt: String::new(),
-                });
+                return self.images.push(Image::open(&dest_url));
             }
             Tag::Paragraph => Kind::Paragraph { implicit: false },
             Tag::HtmlBlock => Kind::HtmlBlock,
@@ -261,13 +254,9 @@ impl Builder {
     }
 
     fn end_image(&mut self) {
-        let Some(image) = self.images.pop() else {
+        let Some(image) = image::close(&mut self.images) else {
             return;
         };
-        if let Some(outer) = self.images.last_mut() {
-            outer.alt.push_str(&image.alt);
-            return;
-        }
         let alt = image.alt.trim();
         let text = if alt.is_empty() { &image.url } else { alt };
         let mut marks = self.current_marks();

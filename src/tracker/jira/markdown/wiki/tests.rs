@@ -1,5 +1,6 @@
 use super::escape::{line_start_keyword, SPECIAL};
 use super::*;
+use crate::tracker::jira::markdown::soup::soup;
 use crate::tracker::jira::markdown::MAX_NESTING;
 use proptest::prelude::*;
 
@@ -225,58 +226,23 @@ fn limited_handles_megabytes() {
     }
 }
 
+/// Fragments only wiki markup needs tested: its block macros, image and
+/// emoticon syntax, and the characters it styles with.
+const WIKI_PIECES: &[&str] = &[
+    "{noformat}",
+    "bq. ",
+    "!x.png!",
+    "^",
+    "+",
+    "?",
+    "~",
+    "http://x.test/a_b",
+    ":)",
+    "(x)",
+];
+
 fn special_soup() -> impl Strategy<Value = String> {
-    let pieces = vec![
-        "*",
-        "**",
-        "_",
-        "`",
-        "```",
-        "~~",
-        "[",
-        "]",
-        "(",
-        ")",
-        "![",
-        "](",
-        "<",
-        ">",
-        "> ",
-        "- ",
-        "* ",
-        "1. ",
-        "#",
-        "# ",
-        "|",
-        "|---|",
-        "\n",
-        "\n\n",
-        "  ",
-        "    ",
-        "\t",
-        "{",
-        "}",
-        "\\",
-        "{code}",
-        "{noformat}",
-        "h1. ",
-        "bq. ",
-        "!x.png!",
-        "^",
-        "+",
-        "?",
-        "~",
-        "a",
-        "é",
-        "😀",
-        "שלום",
-        "\u{0}",
-        "\u{1b}",
-        "http://x.test/a_b",
-        ":)",
-        "(x)",
-    ];
-    prop::collection::vec(prop::sample::select(pieces), 0..60).prop_map(|v| v.concat())
+    soup(WIKI_PIECES)
 }
 
 proptest! {

@@ -9,6 +9,7 @@ use pulldown_cmark::{CodeBlockKind, Event, Tag, TagEnd};
 use super::code_language::code_language;
 use super::escape::{encode_url, escape_into};
 use crate::mapping::text::strip_control;
+use crate::tracker::jira::markdown::image::{self, Image};
 use crate::tracker::jira::markdown::MAX_NESTING;
 
 #[derive(Default)]
@@ -24,11 +25,6 @@ struct Link {
     url: String,
     /// Byte offset of the `[` we wrote, to detect empty link text.
     open_at: usize,
-}
-
-struct Image {
-    url: String,
-    alt: String,
 }
 
 struct Code {
@@ -85,10 +81,9 @@ impl Writer {
                 | Event::DisplayMath(t)
                 | Event::Html(t) => image.alt.push_str(&t),
                 Event::SoftBreak | Event::HardBreak => image.alt.push(' '),
-                Event::Start(Tag::Image { dest_url, .. }) => self.images.push(Image {
-                    url: strip_control(&dest_url),
-                    alt: String::new(),
-                }),
+                Event::Start(Tag::Image { dest_url, .. }) => {
+                    self.images.push(Image::open(&dest_url))
+                }
                 Event::End(TagEnd::Image) => self.end_image(),
                 _ => {}
             }
@@ -229,10 +224,7 @@ impl Writer {
                     self.inert_links += 1;
                 }
             }
-            Tag::Image { dest_url, .. } => self.images.push(Image {
-                url: strip_control(&dest_url),
-                alt: String::new(),
-            }),
+            Tag::Image { dest_url, .. } => self.images.push(Image::open(&dest_url)),
             Tag::FootnoteDefinition(_)
             | Tag::DefinitionList
             | Tag::DefinitionListTitle
@@ -414,13 +406,9 @@ impl Writer {
     }
 
     fn end_image(&mut self) {
-        let Some(image) = self.images.pop() else {
+        let Some(image) = image::close(&mut self.images) else {
             return;
         };
-        if let Some(outer) = self.images.last_mut() {
-            outer.alt.push_str(&image.alt);
-            return;
-        }
         let alt = strip_control(image.alt.trim());
         let url = encode_url(&image.url);
         if !self.links.is_empty() || self.inert_links > 0 || url.is_empty() {
