@@ -5,8 +5,8 @@
 //! case's job (`crate::kpis::queries`), so that the quoting rules live in one
 //! place.
 
+use super::error::MappingError;
 use super::schema::{RawCountMode, RawKpis};
-use super::MappingError;
 
 /// Priorities counted as critical when the mapping names none.
 pub const DEFAULT_CRITICAL_PRIORITIES: [&str; 1] = ["Highest"];
