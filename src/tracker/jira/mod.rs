@@ -113,10 +113,7 @@ impl JiraTracker {
     }
 
     fn request(&self, method: reqwest::Method, segments: &[&str]) -> reqwest::RequestBuilder {
-        let url = self.connection.api_url(segments);
-        self.connection
-            .authorize(self.http.request(method, url))
-            .header(reqwest::header::ACCEPT, "application/json")
+        self.connection.request(&self.http, method, segments)
     }
 }
 
@@ -534,7 +531,12 @@ impl DefectTracker for JiraTracker {
     }
 
     async fn count(&self, jql: &str, mode: CountMode) -> Result<u64, TrackerError> {
-        count::count(self, jql, mode).await
+        let client = count::CountClient {
+            connection: &self.connection,
+            http: &self.http,
+            outbound: &self.outbound,
+        };
+        count::count(&client, jql, mode).await
     }
 
     fn search_url(&self, jql: &str) -> String {

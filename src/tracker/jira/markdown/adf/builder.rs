@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::nodes::{flatten, node_type, paragraph};
 use crate::mapping::text::strip_control;
 use crate::tracker::jira::markdown::image::{self, Image};
-use crate::tracker::jira::markdown::MAX_NESTING;
+use crate::tracker::jira::markdown::parse::MAX_NESTING;
 
 enum Kind {
     Doc,

@@ -16,7 +16,8 @@ mod nodes;
 
 use serde_json::{json, Value};
 
-use super::{fit, parser, truncation_notice};
+use super::fit::{fit, truncation_notice};
+use super::parse::parser;
 use builder::Builder;
 
 /// Converts CommonMark (plus GFM tables, strikethrough and task lists) to an

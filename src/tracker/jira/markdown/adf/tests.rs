@@ -1,7 +1,7 @@
 use super::nodes::node_type;
 use super::*;
+use crate::tracker::jira::markdown::parse::MAX_NESTING;
 use crate::tracker::jira::markdown::soup::soup;
-use crate::tracker::jira::markdown::MAX_NESTING;
 use proptest::prelude::*;
 
 fn text(t: &str) -> Value {

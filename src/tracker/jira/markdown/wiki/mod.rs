@@ -16,7 +16,8 @@ mod code_language;
 mod escape;
 mod writer;
 
-use super::{fit, parser, truncation_notice};
+use super::fit::{fit, truncation_notice};
+use super::parse::parser;
 use crate::mapping::text::truncate_chars;
 use writer::Writer;
 

@@ -10,7 +10,7 @@ use super::code_language::code_language;
 use super::escape::{encode_url, escape_into};
 use crate::mapping::text::strip_control;
 use crate::tracker::jira::markdown::image::{self, Image};
-use crate::tracker::jira::markdown::MAX_NESTING;
+use crate::tracker::jira::markdown::parse::MAX_NESTING;
 
 #[derive(Default)]
 struct Item {
