@@ -21,10 +21,11 @@
 //! - [`evidence`] — screenshots, robot logs and attachments streamed to the issue from a queue in the ledger.
 //! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.
 //! - [`writeback`] — Jira's status and priority written back to Test Manager's defects.
-//! - [`mapping`] — mapping files, the `Failure` template model, rendering, Markdown → ADF / wiki.
+//! - [`mapping`] — mapping files, the `Failure` template model, rendering to a Markdown draft, plain-text rules.
 //! - [`testmanager`] — the webhook contract and the Test Manager REST client.
-//! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
+//! - [`tracker`] — the `DefectTracker` port and its Jira adapter, which owns Markdown → ADF / wiki.
 //! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
+//! - [`byte_stream`] — the `ByteStream` files travel in from Test Manager to the tracker.
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
 //! - [`outbound`] — the retry schedule and concurrency caps shared by the Jira and Test Manager adapters.
 //! - [`metrics`] — Prometheus metric names and the recorder.
@@ -34,6 +35,7 @@
 //!
 
 pub mod admin;
+pub mod byte_stream;
 pub mod config;
 pub mod defects;
 pub mod evidence;

@@ -23,7 +23,7 @@
 //! from the files. Hand-written because no maintained crate splits the elements of a JSON
 //! array out of a byte stream without holding the array.
 
-use crate::testmanager::ByteStream;
+use crate::byte_stream::ByteStream;
 use futures::StreamExt;
 use std::io::SeekFrom;
 use tokio::fs::File;

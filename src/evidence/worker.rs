@@ -9,13 +9,14 @@
 
 use super::robot_log::{self, RobotLogError};
 use super::{enabled, human_bytes};
+use crate::byte_stream::ByteStream;
 use crate::config::EvidenceSettings;
 use crate::ledger::{
     EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, LedgerError, NewEvidence,
 };
 use crate::mapping::{EvidencePolicy, ProjectsHandle};
 use crate::outbound::RetryPolicy;
-use crate::testmanager::{Artifact, ByteStream, Download, TestManager, TestManagerError};
+use crate::testmanager::{Artifact, Download, TestManager, TestManagerError};
 use crate::tracker::{DefectTracker, TrackerError, UploadOutcome};
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -1,8 +1,8 @@
 //! The `[evidence]` table of a mapping: which evidence goes on the issue, size limits, and
 //! the file-name rules.
 
+use super::error::MappingError;
 use super::schema::RawEvidence;
-use super::MappingError;
 
 /// Default largest file attached (50 MiB).
 pub const DEFAULT_MAX_FILE_BYTES: u64 = 50 * 1024 * 1024;

@@ -4,11 +4,11 @@
 //! [`IssueDraft`] can then only fail on data-dependent template errors.
 
 use super::draft::{FieldValue, IssueDraft};
+use super::error::MappingError;
 use super::failure::Failure;
 use super::kpi::KpiSpec;
 use super::schema::{RawFieldValue, RawMapping, RawRepeatPolicy};
 use super::text::{one_line, sanitize_label, truncate_chars};
-use super::MappingError;
 use minijinja::{Environment, UndefinedBehavior};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -74,9 +74,9 @@ pub struct ProjectMapping {
     /// What the dashboard's defect tile counts.
     pub kpis: KpiSpec,
     /// Which evidence goes on the issue; `None` (no `[evidence]` table): none.
-    pub evidence: Option<super::EvidencePolicy>,
+    pub evidence: Option<super::evidence::EvidencePolicy>,
     /// How Jira's status and priority are written back to Test Manager (`[writeback]`).
-    pub writeback: super::WritebackRules,
+    pub writeback: super::writeback::WritebackRules,
     templates: Environment<'static>,
     label_count: usize,
     priority_default: Option<String>,
@@ -149,9 +149,9 @@ impl ProjectMapping {
         let kpis = KpiSpec::parse(&file, raw.kpis)?;
         let evidence = raw
             .evidence
-            .map(|e| super::EvidencePolicy::compile(&file, e))
+            .map(|e| super::evidence::EvidencePolicy::compile(&file, e))
             .transpose()?;
-        let writeback = super::WritebackRules::compile(&file, raw.writeback)?;
+        let writeback = super::writeback::WritebackRules::compile(&file, raw.writeback)?;
 
         let mut templates = Environment::new();
         templates.set_undefined_behavior(UndefinedBehavior::Strict);

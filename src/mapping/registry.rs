@@ -4,9 +4,9 @@
 //! rejects the set if two files claim the same project, prefix or route —
 //! reporting every problem at once, each naming its file and key.
 
+use super::error::MappingError;
 use super::project::ProjectMapping;
 use super::schema::RawMapping;
-use super::MappingError;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;

@@ -7,8 +7,8 @@
 //! to case, because Jira itself treats them so and mapping authors copy them from
 //! screens that capitalise differently.
 
+use super::error::MappingError;
 use super::schema::RawWriteback;
-use super::MappingError;
 use std::collections::BTreeMap;
 
 /// Status written for a deleted Jira issue when the mapping sets none.
@@ -226,13 +226,6 @@ mod tests {
             }
         );
         assert!(!from_toml("enabled = false").unwrap().is_enabled());
-    }
-
-    #[test]
-    fn the_example_mapping_documents_the_defaults() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mappings/example.toml");
-        let mapping = crate::mapping::registry::load_file(&path).unwrap();
-        assert_eq!(mapping.writeback, WritebackRules::default());
     }
 
     #[test]

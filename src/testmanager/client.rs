@@ -20,8 +20,8 @@ use super::error::{body_detail, TestManagerError};
 use super::model::{
     Assertion, FailureDetails, Paged, Project, TestCase, TestCaseLog, TestExecution,
 };
+use super::port::{Artifact, Download, LogAttachment, TestManager};
 use super::token::TokenCache;
-use super::TestManager;
 use crate::outbound::{Hints, Upstream};
 use crate::result_key::ResultKey;
 
@@ -489,12 +489,12 @@ impl TestManager for TestManagerClient {
     async fn download(
         &self,
         project_id: Uuid,
-        artifact: &super::Artifact,
+        artifact: &Artifact,
         timeout: std::time::Duration,
-    ) -> Result<Option<super::Download>, TestManagerError> {
+    ) -> Result<Option<Download>, TestManagerError> {
         use futures::TryStreamExt;
         let (call, url) = match artifact {
-            super::Artifact::Screenshot {
+            Artifact::Screenshot {
                 log_id,
                 assertion_id,
             } => (
@@ -510,11 +510,11 @@ impl TestManager for TestManagerClient {
                     ],
                 )?,
             ),
-            super::Artifact::RobotLog { log_id } => (
+            Artifact::RobotLog { log_id } => (
                 GET_ROBOT_LOG_FILE,
                 self.project_url(project_id, &["testcaselogs", log_id, "logs"])?,
             ),
-            super::Artifact::Attachment { id } => (
+            Artifact::Attachment { id } => (
                 GET_ATTACHMENT,
                 self.project_url(project_id, &["attachments", id, "download"])?,
             ),
@@ -527,7 +527,7 @@ impl TestManager for TestManagerClient {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        Ok(Some(super::Download {
+        Ok(Some(Download {
             length: response.content_length(),
             content_type,
             body: Box::pin(response.bytes_stream().map_err(std::io::Error::other)),
@@ -538,7 +538,7 @@ impl TestManager for TestManagerClient {
         &self,
         project_id: Uuid,
         log_id: &str,
-    ) -> Result<Vec<super::LogAttachment>, TestManagerError> {
+    ) -> Result<Vec<LogAttachment>, TestManagerError> {
         let url = self.project_url(project_id, &["attachments", "testCaseLog", log_id, "all"])?;
         let Some(body) = self.get(LIST_ATTACHMENTS, url, JSON).await? else {
             return Ok(Vec::new());
@@ -550,8 +550,7 @@ impl TestManager for TestManagerClient {
         match value {
             serde_json::Value::Null => Ok(Vec::new()),
             serde_json::Value::Array(_) => decode_value(LIST_ATTACHMENTS.name, value),
-            _ => decode_value::<Paged<super::LogAttachment>>(LIST_ATTACHMENTS.name, value)
-                .map(|p| p.data),
+            _ => decode_value::<Paged<LogAttachment>>(LIST_ATTACHMENTS.name, value).map(|p| p.data),
         }
     }
 

@@ -1,12 +1,14 @@
 //! The issue tracker port, and its Jira adapter.
 //!
 //! Owns the `DefectTracker` trait the use cases call, the types crossing it,
-//! and the tracker error taxonomy. The error kinds matter: a create that
+//! and the tracker error taxonomy. Files to attach cross it as a
+//! [`ByteStream`], which belongs to neither port. The error kinds matter: a create that
 //! *may* have happened (`Ambiguous`) must never be retried blindly.
 
 pub mod jira;
 pub mod jql;
 
+use crate::byte_stream::ByteStream;
 use crate::mapping::{CountMode, IssueDraft};
 use async_trait::async_trait;
 
@@ -260,7 +262,7 @@ pub trait DefectTracker: Send + Sync + 'static {
         _issue_key: &str,
         _file_name: &str,
         _length: Option<u64>,
-        _body: crate::testmanager::ByteStream,
+        _body: ByteStream,
         _timeout: std::time::Duration,
     ) -> Result<UploadOutcome, TrackerError> {
         Err(TrackerError::Rejected {

@@ -4,8 +4,9 @@
 //! request Jira receives, so tests (and `preview`) can see it without a Jira.
 
 use super::fields::{shape_value, FieldCatalog};
+use super::markdown;
 use crate::config::JiraFlavour;
-use crate::mapping::{markdown, IssueDraft};
+use crate::mapping::IssueDraft;
 use crate::tracker::RemoteLink;
 use serde_json::{json, Map, Value};
 

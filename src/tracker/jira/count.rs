@@ -8,9 +8,10 @@
 //! ends silently on a failed page, which is why this does not use it.
 
 use super::call::{send_json, Effect};
-use super::JiraTracker;
+use super::connection::JiraConnection;
 use crate::config::JiraFlavour;
 use crate::mapping::CountMode;
+use crate::outbound::Upstream;
 use crate::tracker::TrackerError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,8 +23,30 @@ pub const EXACT_PAGE_SIZE: u32 = 5000;
 /// runaway paging rather than a count.
 const MAX_PAGES: u32 = 50_000;
 
+/// The parts of the Jira adapter a count uses, borrowed from it. Counting
+/// takes these rather than the adapter itself so that the adapter, which
+/// calls this module, is not imported back by it.
+pub struct CountClient<'a> {
+    /// Where Jira is, and its credentials.
+    pub connection: &'a JiraConnection,
+    /// The adapter's HTTP client.
+    pub http: &'a reqwest::Client,
+    /// The retry and concurrency policy for Jira calls.
+    pub outbound: &'a Upstream,
+}
+
+impl CountClient<'_> {
+    fn request(&self, method: reqwest::Method, segments: &[&str]) -> reqwest::RequestBuilder {
+        self.connection.request(self.http, method, segments)
+    }
+}
+
 /// Counts the issues `jql` selects; see [`crate::tracker::DefectTracker::count`].
-pub async fn count(tracker: &JiraTracker, jql: &str, mode: CountMode) -> Result<u64, TrackerError> {
+pub async fn count(
+    tracker: &CountClient<'_>,
+    jql: &str,
+    mode: CountMode,
+) -> Result<u64, TrackerError> {
     match (tracker.connection.flavour(), mode) {
         (JiraFlavour::DataCenter, _) => data_center_total(tracker, jql).await,
         (JiraFlavour::Cloud, CountMode::Approximate) => cloud_approximate(tracker, jql).await,
@@ -50,13 +73,13 @@ pub fn exact_page_body(jql: &str, next_page_token: Option<&str>) -> Value {
     body
 }
 
-async fn data_center_total(tracker: &JiraTracker, jql: &str) -> Result<u64, TrackerError> {
+async fn data_center_total(tracker: &CountClient<'_>, jql: &str) -> Result<u64, TrackerError> {
     #[derive(Deserialize)]
     struct Total {
         total: u64,
     }
     let answer: Total = send_json(
-        &tracker.outbound,
+        tracker.outbound,
         "count issues",
         Effect::Idempotent,
         tracker
@@ -67,13 +90,13 @@ async fn data_center_total(tracker: &JiraTracker, jql: &str) -> Result<u64, Trac
     Ok(answer.total)
 }
 
-async fn cloud_approximate(tracker: &JiraTracker, jql: &str) -> Result<u64, TrackerError> {
+async fn cloud_approximate(tracker: &CountClient<'_>, jql: &str) -> Result<u64, TrackerError> {
     #[derive(Deserialize)]
     struct Count {
         count: u64,
     }
     let answer: Count = send_json(
-        &tracker.outbound,
+        tracker.outbound,
         "count issues",
         Effect::Idempotent,
         tracker
@@ -84,7 +107,7 @@ async fn cloud_approximate(tracker: &JiraTracker, jql: &str) -> Result<u64, Trac
     Ok(answer.count)
 }
 
-async fn cloud_exact(tracker: &JiraTracker, jql: &str) -> Result<u64, TrackerError> {
+async fn cloud_exact(tracker: &CountClient<'_>, jql: &str) -> Result<u64, TrackerError> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Page {
@@ -99,7 +122,7 @@ async fn cloud_exact(tracker: &JiraTracker, jql: &str) -> Result<u64, TrackerErr
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
         let page: Page = send_json(
-            &tracker.outbound,
+            tracker.outbound,
             CALL,
             Effect::Idempotent,
             tracker

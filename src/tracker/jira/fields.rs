@@ -5,8 +5,9 @@
 //! is read with gouqi (a plain GET whose happy path gouqi handles soundly) and
 //! cached with moka for `field_cache_secs`.
 
+use super::markdown;
 use crate::config::JiraFlavour;
-use crate::mapping::{markdown, FieldValue};
+use crate::mapping::FieldValue;
 use crate::tracker::TrackerError;
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -6,6 +6,10 @@
 //! loses status codes on error bodies, searches v2 on non-`atlassian.net`
 //! hosts (removed on Cloud) and cannot send labels, custom fields or ADF.
 //! Never `{:?}` the gouqi client: its `Debug` prints the credentials.
+//!
+//! Drafts arrive as Markdown; the adapter encodes them in Jira's rich-text
+//! wire format for the configured flavour ([`markdown`]: ADF on Cloud, wiki
+//! markup on Data Center) when it builds request bodies ([`body`], [`fields`]).
 
 pub mod body;
 pub mod call;
@@ -13,8 +17,13 @@ pub mod connection;
 pub mod count;
 pub mod fields;
 pub mod issue;
+pub mod markdown;
 pub mod metadata;
 
+#[cfg(test)]
+mod hostile_input;
+
+use crate::byte_stream::ByteStream;
 use crate::config::JiraFlavour;
 use crate::mapping::{CountMode, IssueDraft};
 use crate::outbound::Upstream;
@@ -104,10 +113,7 @@ impl JiraTracker {
     }
 
     fn request(&self, method: reqwest::Method, segments: &[&str]) -> reqwest::RequestBuilder {
-        let url = self.connection.api_url(segments);
-        self.connection
-            .authorize(self.http.request(method, url))
-            .header(reqwest::header::ACCEPT, "application/json")
+        self.connection.request(&self.http, method, segments)
     }
 }
 
@@ -175,7 +181,7 @@ impl DefectTracker for JiraTracker {
         issue_key: &str,
         file_name: &str,
         length: Option<u64>,
-        body: crate::testmanager::ByteStream,
+        body: ByteStream,
         timeout: Duration,
     ) -> Result<crate::tracker::UploadOutcome, TrackerError> {
         let stream = reqwest::Body::wrap_stream(body);
@@ -525,7 +531,12 @@ impl DefectTracker for JiraTracker {
     }
 
     async fn count(&self, jql: &str, mode: CountMode) -> Result<u64, TrackerError> {
-        count::count(self, jql, mode).await
+        let client = count::CountClient {
+            connection: &self.connection,
+            http: &self.http,
+            outbound: &self.outbound,
+        };
+        count::count(&client, jql, mode).await
     }
 
     fn search_url(&self, jql: &str) -> String {
