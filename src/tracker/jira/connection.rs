@@ -114,6 +114,18 @@ impl JiraConnection {
         }
     }
 
+    /// A `method` request to [`Self::api_url`]`(segments)` sent with `http`, with
+    /// this connection's credentials, asking for JSON.
+    pub fn request(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        segments: &[&str],
+    ) -> RequestBuilder {
+        self.authorize(http.request(method, self.api_url(segments)))
+            .header(reqwest::header::ACCEPT, "application/json")
+    }
+
     /// Credentials for the `gouqi` client, matching [`Self::authorize`].
     pub fn gouqi_credentials(&self) -> gouqi::Credentials {
         match (self.flavour, &self.email) {
