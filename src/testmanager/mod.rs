@@ -6,10 +6,12 @@
 //! - `token`: the OAuth2 client-credentials token cache;
 //! - `model`: the API's JSON shapes and [`FailureDetails`];
 //! - `client`: the calls, and how they are combined and overlapped;
+//! - `defect`: the defect record write-back updates, and where it lives;
 //! - `error`: [`TestManagerError`].
 
 mod client;
 mod connection;
+mod defect;
 mod error;
 mod model;
 mod token;
@@ -17,6 +19,10 @@ pub mod webhook;
 
 pub use client::{TestManagerClient, LOG_PAGE_SIZE};
 pub use connection::{default_token_url, TestManagerConnection};
+pub use defect::{
+    defect_id, DefectApi, DefectUpdate, TmDefect, DEFAULT_DEFECT_PATH, DEFAULT_PRIORITY_FIELD,
+    DEFAULT_STATUS_FIELD,
+};
 pub use error::TestManagerError;
 pub use model::{
     Assertion, FailureDetails, LogTestCase, Paged, Paging, Project, TestCase, TestCaseLog,
@@ -120,6 +126,41 @@ pub trait TestManager: Send + Sync + 'static {
     ) -> Result<Option<Download>, TestManagerError> {
         Ok(None)
     }
+
+    /// Writes `update` to defect `defect_id` of project `project_id` (PATCH at
+    /// the configured [`DefectApi`] path; fields `update` leaves `None` are not sent).
+    /// Idempotent (absolute values), so 429, 5xx and timeouts are retried under
+    /// the outbound policy.
+    ///
+    /// # Errors
+    /// [`TestManagerError::DefectNotFound`] on 404; [`TestManagerError::Auth`]
+    /// on 401/403, naming scope `TM.Defects.Write`; [`TestManagerError::Config`]
+    /// for an unusable path template; the transport and upstream variants otherwise.
+    async fn update_defect(
+        &self,
+        project_id: Uuid,
+        defect_id: &str,
+        update: &DefectUpdate,
+    ) -> Result<(), TestManagerError>;
+
+    /// Reads defect `defect_id` (GET at the same path as [`Self::update_defect`]);
+    /// `Ok(None)` on 404. Proves the External Application may read defects.
+    async fn defect(
+        &self,
+        project_id: Uuid,
+        defect_id: &str,
+    ) -> Result<Option<TmDefect>, TestManagerError>;
+
+    /// The Test Manager defect on the result's test case log, found again the
+    /// way [`Self::fetch_failure`] finds the log: the latest failed run of the
+    /// key's test case and variation that carries a defect, else the latest run
+    /// of any result that does. `Ok(None)` when no log of the result has one
+    /// (ids normalised by [`defect_id`]).
+    async fn defect_id_for(
+        &self,
+        project_id: Uuid,
+        key: &ResultKey,
+    ) -> Result<Option<String>, TestManagerError>;
 
     /// The files attached to test case log `log_id` (none on 404).
     async fn log_attachments(
