@@ -54,36 +54,14 @@ const SECRET: &str = "hook-secret-1234";
 const TM_PREFIX: &str = "/org/tenant/testmanager_";
 const GUID: &str = "[0-9a-fA-F-]{36}";
 
-/// The mapping the integration tests use: summary, labels, priority rule,
-/// component and a custom field by name; the built-in description (table,
-/// failed assertions, link).
-const MAPPING: &str = r#"
-# Each benchmarked request is a new failure of the same test case: create each time.
-[repeat]
-policy = "new"
-
-[project]
-id = "6c1f0b4e-3f7a-4b8e-9a51-2f0c8d7e1a42"
-prefix = "SHOP"
-
-[jira]
-project = "SHOP"
-issue_type = "Bug"
-
-[issue]
-summary = "[{{ test_case.key }}] {{ test_case.name }} failed in {{ execution.name }}"
-labels = ["test-manager", "{{ execution.name }}"]
-components = ["Checkout"]
-
-[issue.priority]
-default = "Medium"
-[[issue.priority.rules]]
-when = "'checkout' in test_case.labels"
-priority = "High"
-
-[issue.custom_fields]
-"Environment" = "{{ log.host_machine_name }}"
-"#;
+/// The mapping the integration tests use (`tests/fixtures/shop.toml`: summary, labels,
+/// priority rule, component and a custom field by name; the built-in description
+/// (table, failed assertions, link)), except that each benchmarked request is a new
+/// failure of the same test case: create each time.
+const MAPPING: &str = concat!(
+    "[repeat]\npolicy = \"new\"\n\n",
+    include_str!("../tests/fixtures/shop.toml")
+);
 
 // ---------------------------------------------------------------- upstream answers
 
@@ -803,6 +781,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
         defects: DefectSettings::default(),
         outbound: Default::default(),
         evidence: Default::default(),
+        writeback: Default::default(),
     };
     let app = Application::build(settings)
         .await

@@ -110,6 +110,7 @@ fn settings(jira: &MockServer, mappings: std::path::PathBuf, store: String) -> S
         },
         outbound: Default::default(),
         evidence: Default::default(),
+        writeback: Default::default(),
     }
 }
 

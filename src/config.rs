@@ -89,6 +89,9 @@ pub struct Settings {
     /// The evidence upload worker.
     #[serde(default)]
     pub evidence: EvidenceSettings,
+    /// Write-back of Jira's status and priority to Test Manager's defects.
+    #[serde(default)]
+    pub writeback: WritebackSettings,
 }
 
 /// The evidence upload worker (what goes on an issue is per mapping, `[evidence]`).
@@ -127,6 +130,93 @@ impl Default for EvidenceSettings {
             max_backoff_secs: 300,
             transfer_timeout_secs: 900,
         }
+    }
+}
+
+/// Write-back of Jira's status and priority to Test Manager's defects: the webhook's
+/// secrets and how the reconcile poller, the sweep and the worker run (how values are
+/// written is per mapping, `[writeback]` there).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WritebackSettings {
+    /// Run write-back in this process (webhook route, poller, sweep, worker); mappings
+    /// can turn it off for their project only.
+    pub enabled: bool,
+    /// The secret Jira signs webhook bodies with (`X-Hub-Signature`); from
+    /// `BRIDGE_WRITEBACK__WEBHOOK_SECRET`.
+    #[serde(skip)]
+    pub webhook_secret: Option<SecretString>,
+    /// File holding [`Self::webhook_secret`] instead of the environment.
+    pub webhook_secret_file: Option<PathBuf>,
+    /// The previous signing secret, still accepted while Jira's webhook is switched to
+    /// the new one; from `BRIDGE_WRITEBACK__WEBHOOK_SECRET_PREVIOUS`.
+    #[serde(skip)]
+    pub webhook_secret_previous: Option<SecretString>,
+    /// File holding [`Self::webhook_secret_previous`].
+    pub webhook_secret_previous_file: Option<PathBuf>,
+    /// A secret in the webhook URL's path, for a Jira that cannot sign; from
+    /// `BRIDGE_WRITEBACK__WEBHOOK_PATH_SECRET`.
+    #[serde(skip)]
+    pub webhook_path_secret: Option<SecretString>,
+    /// File holding [`Self::webhook_path_secret`].
+    pub webhook_path_secret_file: Option<PathBuf>,
+    /// How often each mapped Jira project is searched for changed bridge issues, in seconds.
+    pub reconcile_interval_secs: u64,
+    /// How far before the stored watermark each search starts, in seconds, so that
+    /// changes Jira indexes late are not missed.
+    pub reconcile_overlap_secs: u64,
+    /// How often all bridge issues are compared with the ledger to catch deletions and
+    /// anything missed, in seconds.
+    pub sweep_interval_secs: u64,
+    /// Issues per page of a reconcile or sweep search.
+    pub page_size: u32,
+    /// How long a claim on a queued write (or a poller turn) holds before another
+    /// replica may take it over, in seconds.
+    pub lease_secs: u64,
+    /// How long webhook delivery ids are remembered to drop Jira's duplicates, in seconds.
+    pub delivery_retention_secs: u64,
+}
+
+impl Default for WritebackSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            webhook_secret: None,
+            webhook_secret_file: None,
+            webhook_secret_previous: None,
+            webhook_secret_previous_file: None,
+            webhook_path_secret: None,
+            webhook_path_secret_file: None,
+            reconcile_interval_secs: 60,
+            reconcile_overlap_secs: 120,
+            sweep_interval_secs: 3_600,
+            page_size: 100,
+            lease_secs: 60,
+            delivery_retention_secs: 86_400,
+        }
+    }
+}
+
+impl WritebackSettings {
+    /// [`Self::reconcile_interval_secs`] as a duration (at least one second).
+    pub fn reconcile_interval(&self) -> Duration {
+        Duration::from_secs(self.reconcile_interval_secs.max(1))
+    }
+    /// [`Self::reconcile_overlap_secs`] as a duration.
+    pub fn reconcile_overlap(&self) -> Duration {
+        Duration::from_secs(self.reconcile_overlap_secs)
+    }
+    /// [`Self::sweep_interval_secs`] as a duration (at least one second).
+    pub fn sweep_interval(&self) -> Duration {
+        Duration::from_secs(self.sweep_interval_secs.max(1))
+    }
+    /// [`Self::lease_secs`] as a duration (at least one second).
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.max(1))
+    }
+    /// [`Self::delivery_retention_secs`] as a duration.
+    pub fn delivery_retention(&self) -> Duration {
+        Duration::from_secs(self.delivery_retention_secs)
     }
 }
 
@@ -494,10 +584,13 @@ mod defaults {
 }
 
 /// Keys that hold secrets: they may come from the environment or a `_file`, never the TOML.
-const SECRET_KEYS: [(&str, &str); 3] = [
+const SECRET_KEYS: [(&str, &str); 6] = [
     ("jira", "token"),
     ("testmanager", "client_secret"),
     ("auth", "secrets"),
+    ("writeback", "webhook_secret"),
+    ("writeback", "webhook_secret_previous"),
+    ("writeback", "webhook_path_secret"),
 ];
 
 impl Settings {
@@ -537,6 +630,13 @@ impl Settings {
             match key.to_uppercase().as_str() {
                 "JIRA__TOKEN" => self.jira.token = Some(secret()),
                 "TESTMANAGER__CLIENT_SECRET" => self.testmanager.client_secret = Some(secret()),
+                "WRITEBACK__WEBHOOK_SECRET" => self.writeback.webhook_secret = Some(secret()),
+                "WRITEBACK__WEBHOOK_SECRET_PREVIOUS" => {
+                    self.writeback.webhook_secret_previous = Some(secret())
+                }
+                "WRITEBACK__WEBHOOK_PATH_SECRET" => {
+                    self.writeback.webhook_path_secret = Some(secret())
+                }
                 upper => {
                     if let Some(route) = upper.strip_prefix("AUTH__SECRETS__") {
                         self.auth.secrets.insert(route.to_lowercase(), secret());
@@ -546,21 +646,28 @@ impl Settings {
         }
     }
 
-    /// Checks that the secrets the service needs to run are present.
-    pub fn require_secrets(&self) -> Result<(), ConfigError> {
-        if self.jira.token.is_none() {
-            return Err(ConfigError::MissingSecret {
+    /// The secrets the service needs to run, or which one is missing.
+    pub fn require_secrets(&self) -> Result<RequiredSecrets, ConfigError> {
+        let jira_token = self
+            .jira
+            .token
+            .clone()
+            .ok_or_else(|| ConfigError::MissingSecret {
                 key: "jira.token".into(),
                 env: "BRIDGE_JIRA__TOKEN".into(),
-            });
-        }
-        if self.testmanager.client_secret.is_none() {
-            return Err(ConfigError::MissingSecret {
-                key: "testmanager.client_secret".into(),
-                env: "BRIDGE_TESTMANAGER__CLIENT_SECRET".into(),
-            });
-        }
-        Ok(())
+            })?;
+        let testmanager_client_secret =
+            self.testmanager
+                .client_secret
+                .clone()
+                .ok_or_else(|| ConfigError::MissingSecret {
+                    key: "testmanager.client_secret".into(),
+                    env: "BRIDGE_TESTMANAGER__CLIENT_SECRET".into(),
+                })?;
+        Ok(RequiredSecrets {
+            jira_token,
+            testmanager_client_secret,
+        })
     }
 
     /// Reads the secrets named by `*_file` keys and `auth.secrets_dir`.
@@ -571,6 +678,28 @@ impl Settings {
         if let Some(file) = &self.testmanager.client_secret_file {
             self.testmanager.client_secret =
                 Some(read_secret("testmanager.client_secret_file", file)?);
+        }
+        let writeback = &mut self.writeback;
+        for (key, file, secret) in [
+            (
+                "writeback.webhook_secret_file",
+                &writeback.webhook_secret_file,
+                &mut writeback.webhook_secret,
+            ),
+            (
+                "writeback.webhook_secret_previous_file",
+                &writeback.webhook_secret_previous_file,
+                &mut writeback.webhook_secret_previous,
+            ),
+            (
+                "writeback.webhook_path_secret_file",
+                &writeback.webhook_path_secret_file,
+                &mut writeback.webhook_path_secret,
+            ),
+        ] {
+            if let Some(file) = file {
+                *secret = Some(read_secret(key, file)?);
+            }
         }
         if let Some(dir) = &self.auth.secrets_dir {
             let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::SecretFile {
@@ -599,7 +728,21 @@ fn is_secret_variable(key: &str) -> bool {
     let upper = key.to_uppercase();
     upper == "JIRA__TOKEN"
         || upper == "TESTMANAGER__CLIENT_SECRET"
+        || upper == "WRITEBACK__WEBHOOK_SECRET"
+        || upper == "WRITEBACK__WEBHOOK_SECRET_PREVIOUS"
+        || upper == "WRITEBACK__WEBHOOK_PATH_SECRET"
         || upper.starts_with("AUTH__SECRETS__")
+}
+
+/// The secrets without which the service cannot talk to its upstreams,
+/// handed out by [`Settings::require_secrets`] once they are known to exist.
+/// (`Debug` shows `SecretString`'s redaction, never a value.)
+#[derive(Debug)]
+pub struct RequiredSecrets {
+    /// Jira's API token (Cloud) or personal access token (Data Center).
+    pub jira_token: SecretString,
+    /// The Test Manager External Application's client secret.
+    pub testmanager_client_secret: SecretString,
 }
 
 fn read_secret(key: &str, path: &Path) -> Result<SecretString, ConfigError> {
@@ -792,6 +935,134 @@ client_id = "abc"
         assert!(err.contains("jira.token"), "{err}");
         assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
         assert!(!err.contains("oops"), "{err}");
+    }
+
+    #[test]
+    fn writeback_defaults_apply_without_the_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "bridge.toml", MINIMAL);
+        let w = Settings::load(&path).unwrap().writeback;
+        assert!(w.enabled);
+        assert!(w.webhook_secret.is_none() && w.webhook_secret_previous.is_none());
+        assert!(w.webhook_path_secret.is_none());
+        assert_eq!(w.reconcile_interval(), Duration::from_secs(60));
+        assert_eq!(w.reconcile_overlap(), Duration::from_secs(120));
+        assert_eq!(w.sweep_interval(), Duration::from_secs(3_600));
+        assert_eq!(w.page_size, 100);
+        assert_eq!(w.lease(), Duration::from_secs(60));
+        assert_eq!(w.delivery_retention(), Duration::from_secs(86_400));
+    }
+
+    #[test]
+    fn the_example_config_documents_the_writeback_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bridge.example.toml");
+        let settings: Settings = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let (given, defaults) = (settings.writeback, WritebackSettings::default());
+        assert_eq!(given.enabled, defaults.enabled);
+        assert_eq!(
+            given.reconcile_interval_secs,
+            defaults.reconcile_interval_secs
+        );
+        assert_eq!(
+            given.reconcile_overlap_secs,
+            defaults.reconcile_overlap_secs
+        );
+        assert_eq!(given.sweep_interval_secs, defaults.sweep_interval_secs);
+        assert_eq!(given.page_size, defaults.page_size);
+        assert_eq!(given.lease_secs, defaults.lease_secs);
+        assert_eq!(
+            given.delivery_retention_secs,
+            defaults.delivery_retention_secs
+        );
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature
+    fn writeback_keys_and_secrets_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "bridge.toml",
+                &format!("{MINIMAL}\n[writeback]\nreconcile_interval_secs = 30\npage_size = 50\n"),
+            )?;
+            jail.set_env("BRIDGE_WRITEBACK__RECONCILE_INTERVAL_SECS", "15");
+            jail.set_env("BRIDGE_WRITEBACK__ENABLED", "false");
+            jail.set_env("BRIDGE_WRITEBACK__WEBHOOK_SECRET", "0042");
+            jail.set_env("BRIDGE_WRITEBACK__WEBHOOK_SECRET_PREVIOUS", "true");
+            jail.set_env("BRIDGE_WRITEBACK__WEBHOOK_PATH_SECRET", "p4th");
+            let w = Settings::load(Path::new("bridge.toml"))
+                .map_err(|e| e.to_string())?
+                .writeback;
+            assert_eq!(w.reconcile_interval_secs, 15);
+            assert_eq!(w.page_size, 50);
+            assert!(!w.enabled);
+            assert_eq!(
+                webhook_secrets(&w),
+                [Some("0042"), Some("true"), Some("p4th")]
+            );
+            Ok(())
+        });
+    }
+
+    /// The three webhook secrets of `w`, exposed for comparison.
+    fn webhook_secrets(w: &WritebackSettings) -> [Option<&str>; 3] {
+        [
+            &w.webhook_secret,
+            &w.webhook_secret_previous,
+            &w.webhook_path_secret,
+        ]
+        .map(|s| s.as_ref().map(|s| s.expose_secret()))
+    }
+
+    #[test]
+    fn writeback_secrets_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let current = write(&dir, "current", "wh-current\n");
+        let previous = write(&dir, "previous", "wh-previous");
+        let path_secret = write(&dir, "path", " p4th \n");
+        let text = format!(
+            "{MINIMAL}\n[writeback]\nwebhook_secret_file = {:?}\nwebhook_secret_previous_file = {:?}\nwebhook_path_secret_file = {:?}\n",
+            current.display().to_string(),
+            previous.display().to_string(),
+            path_secret.display().to_string()
+        );
+        let path = write(&dir, "bridge.toml", &text);
+        let w = Settings::load(&path).unwrap().writeback;
+        assert_eq!(
+            webhook_secrets(&w),
+            [Some("wh-current"), Some("wh-previous"), Some("p4th")]
+        );
+        let shown = format!("{w:?}");
+        assert!(
+            !shown.contains("wh-current") && !shown.contains("p4th"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn writeback_refuses_secrets_and_unknown_keys_in_the_toml() {
+        let dir = tempfile::tempdir().unwrap();
+        for (key, expected) in [
+            ("webhook_secret", "BRIDGE_WRITEBACK__WEBHOOK_SECRET"),
+            (
+                "webhook_secret_previous",
+                "BRIDGE_WRITEBACK__WEBHOOK_SECRET_PREVIOUS",
+            ),
+            (
+                "webhook_path_secret",
+                "BRIDGE_WRITEBACK__WEBHOOK_PATH_SECRET",
+            ),
+            ("reconcile_every", "reconcile_every"),
+        ] {
+            let path = write(
+                &dir,
+                "bridge.toml",
+                &format!("{MINIMAL}\n[writeback]\n{key} = \"oops\"\n"),
+            );
+            let err = Settings::load(&path).unwrap_err().to_string();
+            assert!(err.contains("bridge.toml"), "{err}");
+            assert!(err.contains(expected), "{err}");
+            assert!(!err.contains("oops"), "{err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@
 //! - [`defects`] — the Create Defect use case.
 //! - [`evidence`] — screenshots, robot logs and attachments streamed to the issue from a queue in the ledger.
 //! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.
+//! - [`writeback`] — Jira's status and priority written back to Test Manager's defects.
 //! - [`mapping`] — mapping files, the `Failure` template model, rendering, Markdown → ADF / wiki.
 //! - [`testmanager`] — the webhook contract and the Test Manager REST client.
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter.
@@ -32,7 +33,6 @@
 //! - [`telemetry`] — logging, with webhook secrets redacted from request paths.
 //!
 
-pub mod adapters;
 pub mod admin;
 pub mod config;
 pub mod defects;
@@ -43,10 +43,10 @@ pub mod ledger;
 pub mod mapping;
 pub mod metrics;
 pub mod outbound;
-pub mod readiness;
-pub mod reload;
 pub mod result_key;
+pub mod servable;
 pub mod startup;
 pub mod telemetry;
 pub mod testmanager;
 pub mod tracker;
+pub mod writeback;

@@ -2,12 +2,14 @@
 //! Test Manager, verifies each mapping against Jira's create metadata, and
 //! reports every problem found (file, key, what to do).
 
-use crate::config::{AuthSettings, Settings};
+use crate::config::Settings;
 use crate::mapping::Projects;
-use crate::startup::{verify_mappings, StartupError};
+use crate::servable;
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
 use std::fmt;
+use std::path::Path;
+use std::process::ExitCode;
 
 /// One problem `check` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,20 +58,14 @@ pub async fn check(settings: &Settings) -> CheckReport {
         }
     };
     if let Some(projects) = &projects {
-        for mapping in projects.all() {
-            if !settings.auth.serves(&mapping.route) {
-                report.problems.push(Finding {
-                    place: mapping.source.display().to_string(),
-                    message: format!(
-                        "route `{}` has no webhook secret: set {} (or a file in auth.secrets_dir)",
-                        mapping.route,
-                        AuthSettings::secret_variable(&mapping.route)
-                    ),
-                });
-            }
-        }
+        report
+            .problems
+            .extend(mapping_findings(servable::unsecured_routes(
+                projects,
+                &settings.auth,
+            )));
     }
-    let adapters = match crate::adapters::build(settings) {
+    let adapters = match crate::startup::adapters::build(settings) {
         Ok(adapters) => adapters,
         Err(e) => {
             report.problems.push(Finding {
@@ -100,19 +96,49 @@ pub async fn check(settings: &Settings) -> CheckReport {
         }),
     }
     if let Some(projects) = &projects {
-        match verify_mappings(adapters.tracker.as_ref(), projects).await {
-            Ok(()) => report
-                .verified
-                .push("every mapped project, issue type, priority, component and custom field exists in Jira, and every required field is mapped".into()),
-            Err(StartupError::Mappings(problems)) => report.problems.extend(problems.into_iter().map(|p| Finding {
-                place: "mappings".into(),
-                message: p.to_string(),
-            })),
-            Err(e) => report.problems.push(Finding {
-                place: "mappings".into(),
-                message: e.to_string(),
-            }),
+        let verification = servable::verify_against_jira(adapters.tracker.as_ref(), projects).await;
+        let verified_all = verification.problems.is_empty() && verification.unverified.is_empty();
+        report
+            .problems
+            .extend(mapping_findings(verification.problems));
+        report
+            .problems
+            .extend(verification.unverified.into_iter().map(|u| Finding {
+                place: u.file,
+                message: format!("could not be compared with Jira's metadata: {}", u.reason),
+            }));
+        if verified_all {
+            report.verified.push("every mapped project, issue type, priority, component and custom field exists in Jira, and every required field is mapped".into());
         }
     }
     report
+}
+
+fn mapping_findings(problems: Vec<servable::NotServable>) -> impl Iterator<Item = Finding> {
+    problems.into_iter().map(|p| Finding {
+        place: "mappings".into(),
+        message: p.to_string(),
+    })
+}
+
+/// The `check` command: prints what was verified and every problem; exit 1 when there is a problem.
+pub async fn run(settings: &Settings, config: &Path) -> ExitCode {
+    let report = check(settings).await;
+    for line in &report.verified {
+        println!("ok: {line}");
+    }
+    for problem in &report.problems {
+        println!("problem: {problem}");
+    }
+    if report.problems.is_empty() {
+        println!("configuration {} is good", config.display());
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "{} problem(s) in {}",
+            report.problems.len(),
+            config.display()
+        );
+        ExitCode::from(1)
+    }
 }

@@ -2,26 +2,10 @@
 //! Jira request the bridge would send for it — creating nothing.
 
 use crate::config::Settings;
-use crate::defects::preview_for;
+use crate::defects::{preview_for, DefectPreview};
 use crate::mapping::Projects;
 use crate::result_key::ResultKey;
-use serde::Serialize;
-
-/// What would be sent to Jira.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct Preview {
-    /// The mapping file used.
-    pub mapping: String,
-    /// `POST` target of the create.
-    pub url: String,
-    /// The exact JSON body of the create.
-    #[schema(value_type = Object)]
-    pub body: serde_json::Value,
-    /// The rendered description, before conversion to ADF or wiki markup.
-    pub description_markdown: String,
-    /// The label that marks the result.
-    pub label: String,
-}
+use std::process::ExitCode;
 
 /// Why a preview could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +18,7 @@ pub enum PreviewError {
     UnknownProject(String),
     /// The adapters could not be built.
     #[error(transparent)]
-    Adapters(#[from] crate::adapters::AdapterError),
+    Adapters(#[from] crate::startup::adapters::AdapterError),
     /// Test Manager, the mapping or Jira's field list failed.
     #[error(transparent)]
     Defect(#[from] crate::defects::DefectError),
@@ -45,27 +29,47 @@ pub async fn preview(
     settings: &Settings,
     project: &str,
     key: &ResultKey,
-) -> Result<Preview, PreviewError> {
+) -> Result<DefectPreview, PreviewError> {
     let projects = Projects::load_dir(&settings.mappings.dir).map_err(PreviewError::Mappings)?;
     let mapping = projects
         .by_route(project)
         .or_else(|| projects.by_id_or_prefix(project))
         .cloned()
         .ok_or_else(|| PreviewError::UnknownProject(project.to_owned()))?;
-    let adapters = crate::adapters::build(settings)?;
-    let preview = preview_for(
+    let adapters = crate::startup::adapters::build(settings)?;
+    Ok(preview_for(
         &mapping,
         adapters.testmanager.as_ref(),
         adapters.tracker.as_ref(),
         key,
         None,
     )
-    .await?;
-    Ok(Preview {
-        mapping: mapping.source.display().to_string(),
-        url: preview.url,
-        body: preview.body,
-        description_markdown: preview.description_markdown,
-        label: preview.label,
-    })
+    .await?)
+}
+
+/// The `preview` command: prints the preview of `key` for `project`; exit 1 when it cannot be made.
+pub async fn run(settings: &Settings, project: &str, key: &ResultKey) -> ExitCode {
+    match preview(settings, project, key).await {
+        Ok(preview) => {
+            println!("# Mapping: {}", preview.mapping);
+            println!("# Result label: {}", preview.label);
+            println!(
+                "# Rendered Markdown (description):\n{}",
+                preview.description_markdown
+            );
+            println!(
+                "# Nothing was created. The bridge would send:\nPOST {}",
+                preview.url
+            );
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&preview.body).unwrap_or_default()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

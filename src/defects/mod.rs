@@ -51,16 +51,20 @@ pub struct DefectOutcome {
     pub outcome: Outcome,
 }
 
-/// What a Create Defect would send to Jira.
-#[derive(Debug, Clone)]
+/// What a Create Defect would send to Jira; answered by the HTTP preview and
+/// printed by the `preview` command.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DefectPreview {
-    /// `POST` target.
+    /// The mapping file used (its path as loaded).
+    pub mapping: String,
+    /// `POST` target of the create.
     pub url: String,
-    /// Exact JSON body.
+    /// The exact JSON body of the create.
+    #[schema(value_type = Object)]
     pub body: serde_json::Value,
-    /// The rendered description, before conversion.
+    /// The rendered description, before conversion to ADF or wiki markup.
     pub description_markdown: String,
-    /// The result's label.
+    /// The label that marks the result.
     pub label: String,
 }
 
@@ -78,6 +82,7 @@ pub async fn preview_for(
     let (failure, draft) = assemble::draft(mapping, key, &details, link)?;
     let (url, body) = tracker.preview_create(&draft).await?;
     Ok(DefectPreview {
+        mapping: mapping.source.display().to_string(),
         url,
         body,
         description_markdown: draft.description_markdown,

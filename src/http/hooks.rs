@@ -85,13 +85,7 @@ async fn preview(
 ) -> Result<HttpResponse, Problem> {
     let parsed = parse_request(request, payload, state).await?;
     let preview = state.create_defect.preview(route, parsed).await?;
-    Ok(HttpResponse::Ok().json(crate::admin::preview::Preview {
-        mapping: route.to_owned(),
-        url: preview.url,
-        body: preview.body,
-        description_markdown: preview.description_markdown,
-        label: preview.label,
-    }))
+    Ok(HttpResponse::Ok().json(preview))
 }
 
 /// How long a Create Defect waits for a free slot before it is refused.

@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use super::problem::Problem;
-use crate::admin::preview::Preview;
+use crate::defects::DefectPreview;
 use crate::testmanager::webhook::{DefectPayload, KpiConnectorDefectsDto, RawCreateDefectRequest};
 use actix_web::HttpResponse;
 use utoipa::OpenApi;
@@ -34,7 +34,7 @@ use utoipa::OpenApi;
         DefectPayload,
         KpiConnectorDefectsDto,
         Problem,
-        Preview
+        DefectPreview
     ))
 )]
 pub struct ApiDoc;
@@ -87,7 +87,7 @@ fn defect_kpis() {}
     params(("route" = String, Path), ("secret" = String, Path)),
     request_body(content = RawCreateDefectRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "What would be sent", body = Preview),
+        (status = 200, description = "What would be sent", body = DefectPreview),
         (status = "4XX", description = "Bad input or authentication", body = Problem, content_type = "application/problem+json"),
         (status = "5XX", description = "Upstream failure", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -8,7 +8,7 @@
 //! the backoff (or Jira's `Retry-After`) has passed, so a dashboard refreshed
 //! by many people cannot turn one outage into a stream of calls.
 
-use super::KpiSnapshot;
+use super::counts::KpiSnapshot;
 use crate::tracker::TrackerError;
 use moka::future::Cache;
 use std::collections::HashMap;

@@ -9,38 +9,16 @@
 //! request enters it.
 
 pub mod cache;
+pub mod counts;
 pub mod queries;
 
 use crate::config::KpiSettings;
 use crate::mapping::{ProjectMapping, Projects, ProjectsHandle};
 use crate::tracker::{DefectTracker, TrackerError};
 use cache::{KpiCache, Loaded};
+pub use counts::{KpiCounts, KpiSnapshot};
 use queries::KpiQueries;
 use std::sync::Arc;
-
-/// The five counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KpiCounts {
-    /// Every defect in scope.
-    pub total: u64,
-    /// In scope, not done.
-    pub open: u64,
-    /// In scope, done.
-    pub closed: u64,
-    /// Open with a critical priority.
-    pub critical: u64,
-    /// Open with a moderate priority.
-    pub moderate: u64,
-}
-
-/// Counts that loaded, with the link to the critical ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KpiSnapshot {
-    /// The counts.
-    pub counts: KpiCounts,
-    /// Jira's issue search for the critical set.
-    pub critical_link: String,
-}
 
 /// How current a report is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -69,18 +69,11 @@ mod tests {
     use crate::mapping::schema::RawMapping;
     use std::path::Path;
 
+    /// The SHOP mapping of the integration tests, with `extra` appended.
+    const SHOP: &str = include_str!("../../tests/fixtures/shop.toml");
+
     fn mapping(extra: &str) -> ProjectMapping {
-        let text = format!(
-            r#"
-[project]
-id = "6c1f0b4e-3f7a-4b8e-9a51-2f0c8d7e1a42"
-prefix = "SHOP"
-[jira]
-project = "SHOP"
-issue_type = "Bug"
-{extra}
-"#
-        );
+        let text = format!("{SHOP}\n{extra}\n");
         let raw: RawMapping = toml::from_str(&text).unwrap();
         ProjectMapping::compile(Path::new("shop.toml"), raw).unwrap()
     }

@@ -1,7 +1,8 @@
 //! Mapping files: how a Test Manager project's failures become Jira issues.
 //!
 //! Owns the mapping file format ([`schema`]), its validation and template
-//! compilation ([`project`]), the dashboard counts' settings ([`kpi`]), the loaded set ([`registry`]), the `Failure`
+//! compilation ([`project`]), the dashboard counts' settings ([`kpi`]), the write-back
+//! rules ([`writeback`]), the loaded set ([`registry`]), the `Failure`
 //! model templates render from ([`failure`]), the rendered [`IssueDraft`]
 //! ([`draft`]), and the text rules and Markdown converters the Jira adapter
 //! uses to encode a draft ([`text`], [`markdown`]).
@@ -15,6 +16,7 @@ pub mod project;
 pub mod registry;
 pub mod schema;
 pub mod text;
+pub mod writeback;
 
 #[cfg(test)]
 mod tests;
@@ -25,6 +27,7 @@ pub use failure::Failure;
 pub use kpi::{CountMode, KpiSpec};
 pub use project::ProjectMapping;
 pub use registry::{Projects, ProjectsHandle};
+pub use writeback::{TmValues, WritebackRules};
 
 /// A mapping file problem. Every variant names the file; most name the key.
 #[derive(Debug, Clone, thiserror::Error)]

@@ -75,6 +75,8 @@ pub struct ProjectMapping {
     pub kpis: KpiSpec,
     /// Which evidence goes on the issue; `None` (no `[evidence]` table): none.
     pub evidence: Option<super::EvidencePolicy>,
+    /// How Jira's status and priority are written back to Test Manager (`[writeback]`).
+    pub writeback: super::WritebackRules,
     templates: Environment<'static>,
     label_count: usize,
     priority_default: Option<String>,
@@ -149,6 +151,7 @@ impl ProjectMapping {
             .evidence
             .map(|e| super::EvidencePolicy::compile(&file, e))
             .transpose()?;
+        let writeback = super::WritebackRules::compile(&file, raw.writeback)?;
 
         let mut templates = Environment::new();
         templates.set_undefined_behavior(UndefinedBehavior::Strict);
@@ -253,6 +256,7 @@ impl ProjectMapping {
             repeat,
             kpis,
             evidence,
+            writeback,
             templates,
             label_count,
             priority_default: raw.issue.priority.default,

@@ -25,6 +25,33 @@ pub struct RawMapping {
     pub repeat: RawRepeat,
     /// Which evidence goes on the issue as attachments; absent: none.
     pub evidence: Option<RawEvidence>,
+    /// How Jira's status and priority are written back to Test Manager; absent: on, as is.
+    #[serde(default)]
+    pub writeback: RawWriteback,
+}
+
+/// `[writeback]`: every key optional; see [`super::writeback::WritebackRules`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWriteback {
+    /// Write this project's Jira changes back to Test Manager; default true.
+    pub enabled: Option<bool>,
+    /// Jira resolution name -> Test Manager status text.
+    #[serde(default)]
+    pub status_by_resolution: BTreeMap<String, String>,
+    /// Jira status name -> Test Manager status text.
+    #[serde(default)]
+    pub status_by_name: BTreeMap<String, String>,
+    /// Jira status category key (`new`, `indeterminate`, `done`) -> Test Manager status text.
+    #[serde(default)]
+    pub status_by_category: BTreeMap<String, String>,
+    /// Jira priority name -> Test Manager priority text.
+    #[serde(default)]
+    pub priorities: BTreeMap<String, String>,
+    /// Status written when the Jira issue is deleted; default `Deleted in Jira`.
+    pub deleted_status: Option<String>,
+    /// Priority written when the Jira issue is deleted; default: left unchanged.
+    pub deleted_priority: Option<String>,
 }
 
 /// `[evidence]`

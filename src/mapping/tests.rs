@@ -4,30 +4,35 @@ use super::registry::{load_file, Projects};
 use super::{Failure, FieldValue, MappingError};
 use std::path::PathBuf;
 
-const GOOD: &str = r#"
-[project]
-id = "6c1f0b4e-3f7a-4b8e-9a51-2f0c8d7e1a42"
-prefix = "shop"
+/// The SHOP mapping of the integration tests (`tests/fixtures/shop.toml`).
+const SHOP: &str = include_str!("../../tests/fixtures/shop.toml");
 
-[jira]
-project = "SHOP"
-issue_type = "Bug"
-
-[issue]
-summary = "{{ test_case.key }} {{ test_case.name }}"
-labels = ["tm", "{{ execution.name }}", "  "]
-
-[issue.priority]
-default = "Medium"
-[[issue.priority.rules]]
-when = "failed_assertions | length > 0"
-priority = "High"
-
-[issue.custom_fields]
-"Environment" = "{{ log.host_machine_name }}"
-"Browsers" = ["Chrome", "{{ log.robot_name }}"]
-"Points" = 3
-"#;
+/// The SHOP mapping with what these tests exercise beyond it: a lower-case prefix, a
+/// plain summary, a blank label to drop, a rule on the failed assertions, and custom
+/// fields holding a list and a number.
+fn good() -> String {
+    let edits = [
+        ("prefix = \"SHOP\"", "prefix = \"shop\""),
+        (
+            "summary = \"[{{ test_case.key }}] {{ test_case.name }} failed in {{ execution.name }}\"",
+            "summary = \"{{ test_case.key }} {{ test_case.name }}\"",
+        ),
+        (
+            "labels = [\"test-manager\", \"{{ execution.name }}\"]",
+            "labels = [\"tm\", \"{{ execution.name }}\", \"  \"]",
+        ),
+        (
+            "when = \"'checkout' in test_case.labels\"",
+            "when = \"failed_assertions | length > 0\"",
+        ),
+    ];
+    let mut text = SHOP.to_owned();
+    for (from, to) in edits {
+        assert!(text.contains(from), "the SHOP fixture has {from}");
+        text = text.replace(from, to);
+    }
+    text + "\"Browsers\" = [\"Chrome\", \"{{ log.robot_name }}\"]\n\"Points\" = 3\n"
+}
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
@@ -44,7 +49,7 @@ fn error_of(text: &str) -> String {
 #[test]
 fn a_good_mapping_renders_every_part() {
     let dir = tempfile::tempdir().unwrap();
-    let mapping = load_file(&write(&dir, "shop.toml", GOOD)).unwrap();
+    let mapping = load_file(&write(&dir, "shop.toml", &good())).unwrap();
     assert_eq!(mapping.route, "shop");
     assert_eq!(mapping.prefix.as_deref(), Some("SHOP"));
     let draft = mapping.render(&Failure::sample()).unwrap();
@@ -73,7 +78,7 @@ fn a_good_mapping_renders_every_part() {
 #[test]
 fn summaries_are_one_line_and_at_most_255_characters() {
     let dir = tempfile::tempdir().unwrap();
-    let text = GOOD.replace(
+    let text = good().replace(
         "summary = \"{{ test_case.key }} {{ test_case.name }}\"",
         "summary = \"{{ test_case.name }}\\n{% for i in range(100) %}ünïcødé 👍 {% endfor %}\"",
     );
@@ -86,7 +91,7 @@ fn summaries_are_one_line_and_at_most_255_characters() {
 
 #[test]
 fn unknown_keys_name_the_file_and_key() {
-    let err = error_of(&GOOD.replace("issue_type", "issue_typ"));
+    let err = error_of(&good().replace("issue_type", "issue_typ"));
     assert!(err.contains("shop.toml"), "{err}");
     assert!(err.contains("issue_typ"), "{err}");
     assert!(err.contains("line"), "{err}");
@@ -94,21 +99,21 @@ fn unknown_keys_name_the_file_and_key() {
 
 #[test]
 fn missing_values_are_named() {
-    let err = error_of(&GOOD.replace("project = \"SHOP\"\n", ""));
+    let err = error_of(&good().replace("project = \"SHOP\"\n", ""));
     assert!(err.contains("project"), "{err}");
-    let err = error_of(&GOOD.replace("issue_type = \"Bug\"", "issue_type = \" \""));
+    let err = error_of(&good().replace("issue_type = \"Bug\"", "issue_type = \" \""));
     assert!(err.contains("jira.issue_type"), "{err}");
 }
 
 #[test]
 fn a_project_id_must_be_a_guid() {
-    let err = error_of(&GOOD.replace("6c1f0b4e-3f7a-4b8e-9a51-2f0c8d7e1a42", "SHOP"));
+    let err = error_of(&good().replace("6c1f0b4e-3f7a-4b8e-9a51-2f0c8d7e1a42", "SHOP"));
     assert!(err.contains("project.id"), "{err}");
 }
 
 #[test]
 fn template_syntax_errors_name_the_key() {
-    let err = error_of(&GOOD.replace(
+    let err = error_of(&good().replace(
         "{{ test_case.key }} {{ test_case.name }}",
         "{{ test_case.key ",
     ));
@@ -117,31 +122,32 @@ fn template_syntax_errors_name_the_key() {
 
 #[test]
 fn unknown_placeholders_stop_loading() {
-    let err = error_of(&GOOD.replace("{{ log.host_machine_name }}", "{{ log.hostname }}"));
+    let err = error_of(&good().replace("{{ log.host_machine_name }}", "{{ log.hostname }}"));
     assert!(err.contains("issue.custom_fields"), "{err}");
     assert!(err.contains("shop.toml"), "{err}");
 }
 
 #[test]
 fn broken_priority_rules_name_the_rule() {
-    let err = error_of(&GOOD.replace("failed_assertions | length > 0", "failed_assertions |"));
+    let err = error_of(&good().replace("failed_assertions | length > 0", "failed_assertions |"));
     assert!(err.contains("issue.priority.rules[0].when"), "{err}");
 }
 
 #[test]
 fn templates_cannot_reach_files_or_the_environment() {
-    let err = error_of(&GOOD.replace(
+    let err = error_of(&good().replace(
         "{{ test_case.key }} {{ test_case.name }}",
         "{% include '/etc/passwd' %}",
     ));
     assert!(err.contains("issue.summary"), "{err}");
-    let err = error_of(&GOOD.replace("{{ test_case.key }} {{ test_case.name }}", "{{ env.HOME }}"));
+    let err =
+        error_of(&good().replace("{{ test_case.key }} {{ test_case.name }}", "{{ env.HOME }}"));
     assert!(err.contains("issue.summary"), "{err}");
 }
 
 #[test]
 fn runaway_templates_are_stopped() {
-    let err = error_of(&GOOD.replace(
+    let err = error_of(&good().replace(
         "{{ test_case.key }} {{ test_case.name }}",
         "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
     ));
@@ -151,11 +157,11 @@ fn runaway_templates_are_stopped() {
 #[test]
 fn two_files_cannot_claim_one_project() {
     let dir = tempfile::tempdir().unwrap();
-    write(&dir, "a.toml", GOOD);
+    write(&dir, "a.toml", &good());
     write(
         &dir,
         "b.toml",
-        &GOOD.replace("prefix = \"shop\"", "prefix = \"other\""),
+        &good().replace("prefix = \"shop\"", "prefix = \"other\""),
     );
     let problems = Projects::load_dir(dir.path()).unwrap_err();
     assert_eq!(problems.len(), 1);
@@ -170,7 +176,7 @@ fn every_bad_file_is_reported_at_once() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir, "a.toml", "[project]\n");
     write(&dir, "b.toml", "not toml at all [");
-    write(&dir, "c.toml", GOOD);
+    write(&dir, "c.toml", &good());
     write(&dir, "ignored.txt", "x");
     let problems = Projects::load_dir(dir.path()).unwrap_err();
     assert_eq!(problems.len(), 2, "{problems:?}");
@@ -187,7 +193,7 @@ fn the_shipped_example_loads() {
 #[test]
 fn lookups_by_route_guid_and_prefix() {
     let dir = tempfile::tempdir().unwrap();
-    write(&dir, "shop.toml", GOOD);
+    write(&dir, "shop.toml", &good());
     let projects = Projects::load_dir(dir.path()).unwrap();
     assert!(projects.by_route("SHOP").is_some());
     assert!(projects.by_id_or_prefix("shop").is_some());

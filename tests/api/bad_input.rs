@@ -1,9 +1,8 @@
 //! Bad input answers 4xx problem+json and creates nothing; upstream failures
 //! answer 5xx naming the upstream call and leave nothing half-recorded.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{json, Value};
-use tm_defect_bridge::config::JiraFlavour;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
@@ -21,7 +20,7 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
 
 #[tokio::test]
 async fn each_bad_input_gets_a_problem_and_creates_nothing() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     let url = format!("{}/hooks/shop/{SECRET}", app.address);
     let send_raw = |body: &'static str, content_type: &'static str| {
         app.client
@@ -140,9 +139,7 @@ async fn each_bad_input_gets_a_problem_and_creates_nothing() {
 
 #[tokio::test]
 async fn a_wrong_or_missing_secret_is_refused() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     for url in [
         format!("{}/hooks/shop/wrong-secret", app.address),
         format!("{}/hooks/shop", app.address),
@@ -174,7 +171,7 @@ async fn a_wrong_or_missing_secret_is_refused() {
 
 #[tokio::test]
 async fn unknown_paths_are_404_problems() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     let response = app
         .client
         .get(format!("{}/somewhere/else", app.address))
@@ -194,9 +191,7 @@ async fn unknown_paths_are_404_problems() {
 
 #[tokio::test]
 async fn jira_refusing_the_issue_is_a_502_and_a_retry_can_succeed() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     Mock::given(method("POST"))
         .and(path("/rest/api/3/issue"))
         .respond_with(ResponseTemplate::new(400).set_body_json(json!({"errorMessages": [], "errors": {"components": "Component name 'Checkout' is not valid"}})))
@@ -222,9 +217,7 @@ async fn jira_refusing_the_issue_is_a_502_and_a_retry_can_succeed() {
 
 #[tokio::test]
 async fn jira_5xx_on_create_is_not_retried_blindly() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     Mock::given(method("POST"))
         .and(path("/rest/api/3/issue"))
         .respond_with(
@@ -261,7 +254,7 @@ async fn jira_5xx_on_create_is_not_retried_blindly() {
 
 #[tokio::test]
 async fn test_manager_failing_is_a_502_naming_the_call() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     let seeded = SeededResult::new(None);
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(500).set_body_string("<html>Server Error</html>"))

@@ -123,7 +123,7 @@ fn serve_without_secrets_names_the_variable() {
 }
 
 mod against_fakes {
-    use crate::helpers::*;
+    use crate::support::*;
     use std::process::Command;
     use tm_defect_bridge::config::JiraFlavour;
 
@@ -136,10 +136,9 @@ mod against_fakes {
     async fn setup(flavour: JiraFlavour, mapping: &str) -> Setup {
         let jira = FakeJira::start_at(flavour, "").await;
         let tm = FakeTestManager::start().await;
-        crate::startup::mount_createmeta(&jira, flavour, vec![]).await;
+        jira.mount_createmeta(vec![]).await;
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("mappings")).unwrap();
-        std::fs::write(dir.path().join("mappings/shop.toml"), mapping).unwrap();
+        let mappings = mappings_folder(dir.path(), "mappings", mapping);
         let flavour_name = match flavour {
             JiraFlavour::Cloud => "cloud",
             JiraFlavour::DataCenter => "data_center",
@@ -151,7 +150,7 @@ mod against_fakes {
             jira.base_url(),
             tm.base_url(),
             dir.path().join("ledger.db").display(),
-            dir.path().join("mappings").display(),
+            mappings.display(),
         );
         std::fs::write(dir.path().join("bridge.toml"), config).unwrap();
         Setup { jira, tm, dir }

@@ -1,8 +1,7 @@
 //! Create Defect end to end, for Jira Cloud and Jira Data Center.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::{json, Value};
-use tm_defect_bridge::config::JiraFlavour;
 use tm_defect_bridge::result_key::ResultKey;
 
 fn label_of(seeded: &SeededResult) -> String {
@@ -25,7 +24,7 @@ fn header(request: &wiremock::Request, name: &str) -> String {
 
 #[tokio::test]
 async fn cloud_failure_becomes_one_complete_issue() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     let seeded = SeededResult::new(Some("row-2"));
     app.tm.seed(&seeded, "Failed").await;
 
@@ -113,9 +112,7 @@ async fn cloud_failure_becomes_one_complete_issue() {
 
 #[tokio::test]
 async fn data_center_failure_becomes_one_issue_in_wiki_markup() {
-    let app = spawn_app(JiraFlavour::DataCenter).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::data_center()).await;
 
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status(), 200);
@@ -156,9 +153,7 @@ async fn data_center_failure_becomes_one_issue_in_wiki_markup() {
 
 #[tokio::test]
 async fn a_repeated_request_answers_the_same_issue_and_creates_nothing() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
 
     let first: Value = app
         .create_defect(&seeded.body())
@@ -177,7 +172,7 @@ async fn a_repeated_request_answers_the_same_issue_and_creates_nothing() {
 
 #[tokio::test]
 async fn variations_of_one_test_case_are_separate_issues() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     let first = SeededResult::new(Some("row-1"));
     let mut second = first.clone();
     second.variation_id = Some("row-2".into());
@@ -194,14 +189,7 @@ async fn variations_of_one_test_case_are_separate_issues() {
 
 #[tokio::test]
 async fn jira_base_url_with_a_context_path_works() {
-    let app = spawn_app_with(AppOptions {
-        flavour: JiraFlavour::DataCenter,
-        jira_context: "/jira".into(),
-        ..Default::default()
-    })
-    .await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::data_center().jira_context("/jira")).await;
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
@@ -227,9 +215,7 @@ async fn jira_base_url_with_a_context_path_works() {
 
 #[tokio::test]
 async fn the_secret_may_come_in_a_header() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     let response = app
         .client
         .post(format!("{}/hooks/shop", app.address))

@@ -1,14 +1,38 @@
 //! Evidence on the issue: screenshots, robot logs and attachments streamed from the fake
 //! Test Manager to the fake Jira (which answers uploads the way Jira Cloud does).
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tm_defect_bridge::config::JiraFlavour;
 
+/// An `[evidence]` section that attaches Test Manager's attachments only.
+const ATTACHMENTS_ONLY: &str = "kinds = [\"attachments\"]";
+
 fn mapping(evidence: &str) -> String {
     format!("{MAPPING}\n[evidence]\n{evidence}\n")
+}
+
+/// A bridge on Jira Cloud whose mapping has `[evidence]` holding `evidence`.
+fn with_evidence(evidence: &str) -> AppOptions<'static> {
+    AppOptions::cloud().mapping(mapping(evidence))
+}
+
+/// Seeds a failed result whose log holds a screenshot of each failed assertion, the
+/// robot log and `attachments` `(id, file name, bytes)`.
+async fn failure_with_evidence(
+    app: &TestApp,
+    screenshot: &[u8],
+    robot_log: &[u8],
+    attachments: &[(&str, &str, Vec<u8>)],
+) -> SeededResult {
+    let seeded = SeededResult::new(None);
+    app.tm.seed(&seeded, "Failed").await;
+    app.tm
+        .seed_evidence(&seeded, screenshot, robot_log, attachments)
+        .await;
+    seeded
 }
 
 /// Bytes that differ at every position (so a dropped or doubled chunk shows).
@@ -34,20 +58,26 @@ fn comments_text(jira: &FakeJira) -> String {
         .join("\n")
 }
 
-/// Settings for another bridge on `app`'s fake Jira and Test Manager (Jira Cloud), with the
-/// ledger at `store` and `mapping` for route `shop` in a fresh folder under `dir`.
-fn beside(
-    app: &TestApp,
-    dir: &tempfile::TempDir,
-    mapping: &str,
-    store: String,
-) -> tm_defect_bridge::config::Settings {
-    let mappings = dir
-        .path()
-        .join(format!("m-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir(&mappings).unwrap();
-    std::fs::write(mappings.join("shop.toml"), mapping).unwrap();
-    settings(&app.jira, &app.tm, mappings, JiraFlavour::Cloud, store)
+/// Waits up to `limit` for the evidence summary comment on the issue.
+async fn summary_posted(jira: &FakeJira, limit: Duration) {
+    until("the evidence summary", limit, || {
+        comments_text(jira).contains("Evidence from Test Manager")
+    })
+    .await;
+}
+
+/// Waits up to 20 s for the first file to reach Jira's issue.
+async fn first_upload_reached(jira: &FakeJira) {
+    until(
+        "the first upload to reach Jira",
+        Duration::from_secs(20),
+        || {
+            jira.issues()
+                .first()
+                .is_some_and(|i| !i.attachments.is_empty())
+        },
+    )
+    .await;
 }
 
 async fn uploads(jira: &FakeJira) -> Vec<wiremock::Request> {
@@ -143,38 +173,27 @@ fn assert_problems_first(attached: &[u8], sent: &[u8], problems: &[String], json
 }
 
 async fn every_kind_arrives(flavour: JiraFlavour) {
-    let app = spawn_app_with(AppOptions {
-        flavour,
-        mapping: mapping("file_prefix = \"tm-\""),
-        ..Default::default()
-    })
-    .await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let app = spawn_app(AppOptions::of(flavour).mapping(mapping("file_prefix = \"tm-\""))).await;
     let screenshot = bytes(1234, 1);
     // Data Center's run gets Test Manager's log as JSON, Cloud's as text.
     let json_log = flavour == JiraFlavour::DataCenter;
     let (robot_log, problems) = robot_log(5_000, json_log);
     let report = bytes(50_000, 3);
     let note = b"tiny".to_vec();
-    app.tm
-        .seed_evidence(
-            &seeded,
-            &screenshot,
-            &robot_log,
-            &[
-                ("att-1", "report final.pdf", report.clone()),
-                ("att-2", "note.txt", note.clone()),
-            ],
-        )
-        .await;
+    let seeded = failure_with_evidence(
+        &app,
+        &screenshot,
+        &robot_log,
+        &[
+            ("att-1", "report final.pdf", report.clone()),
+            ("att-2", "note.txt", note.clone()),
+        ],
+    )
+    .await;
 
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status().as_u16(), 200);
-    until("the evidence summary", Duration::from_secs(20), || {
-        comments_text(&app.jira).contains("Evidence from Test Manager")
-    })
-    .await;
+    summary_posted(&app.jira, Duration::from_secs(20)).await;
 
     let issue = app.jira.issues().remove(0);
     let mut got: Vec<(String, Vec<u8>)> = issue.attachments.clone();
@@ -250,31 +269,21 @@ async fn every_kind_arrives(flavour: JiraFlavour) {
 
 #[tokio::test]
 async fn size_limits_and_jiras_413_are_reported_on_the_issue() {
-    let app = spawn_app_with(AppOptions {
-        mapping: mapping("max_file_bytes = 100000"),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app(with_evidence("max_file_bytes = 100000")).await;
     app.jira.behave(|b| b.attachment_limit = Some(20_000));
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
-    app.tm
-        .seed_evidence(
-            &seeded,
-            &bytes(1234, 1),
-            &bytes(150_000, 2), // over the mapping's limit: seen from Content-Length
-            &[
-                ("big", "huge.zip", bytes(200_000, 3)), // over the limit: seen in the listing
-                ("mid", "video.mp4", bytes(50_000, 4)), // under the limit, over Jira's: 413
-            ],
-        )
-        .await;
+    let seeded = failure_with_evidence(
+        &app,
+        &bytes(1234, 1),
+        &bytes(150_000, 2), // over the mapping's limit: seen from Content-Length
+        &[
+            ("big", "huge.zip", bytes(200_000, 3)), // over the limit: seen in the listing
+            ("mid", "video.mp4", bytes(50_000, 4)), // under the limit, over Jira's: 413
+        ],
+    )
+    .await;
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status().as_u16(), 200);
-    until("the evidence summary", Duration::from_secs(20), || {
-        comments_text(&app.jira).contains("Evidence from Test Manager")
-    })
-    .await;
+    summary_posted(&app.jira, Duration::from_secs(20)).await;
     let issue = app.jira.issues().remove(0);
     let names: Vec<&str> = issue.attachments.iter().map(|a| a.0.as_str()).collect();
     assert_eq!(names, vec!["assert-1.png"]);
@@ -292,20 +301,12 @@ async fn size_limits_and_jiras_413_are_reported_on_the_issue() {
 
 #[tokio::test]
 async fn the_answer_does_not_wait_for_uploads() {
-    let app = spawn_app_with(AppOptions {
-        mapping: mapping(""),
-        ..Default::default()
-    })
-    .await;
+    let app = spawn_app(with_evidence("")).await;
     // Jira answers each upload only after 10 s: an answer that waited for
     // uploads could not come sooner (a logical bound, not a speed target).
     app.jira
         .behave(|b| b.slow_upload_delay = Duration::from_secs(10));
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
-    app.tm
-        .seed_evidence(&seeded, &bytes(1234, 1), &bytes(10, 2), &[])
-        .await;
+    let seeded = failure_with_evidence(&app, &bytes(1234, 1), &bytes(10, 2), &[]).await;
     let started = Instant::now();
     let response = app.create_defect(&seeded.body()).await;
     let answered = started.elapsed();
@@ -329,61 +330,34 @@ async fn the_answer_does_not_wait_for_uploads() {
 async fn a_process_stopped_mid_upload_resumes_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     for store in stores(&dir).await {
-        let first = spawn_app_on(
-            AppOptions {
-                mapping: mapping(""),
-                ..Default::default()
-            },
-            Some(store.clone()),
+        let first = spawn_app(with_evidence("").store(&store)).await;
+        let seeded = failure_with_evidence(
+            &first,
+            &bytes(1234, 1),
+            &bytes(40_000, 2),
+            &[
+                ("a1", "one.bin", bytes(5_000, 3)),
+                ("a2", "two.bin", bytes(6_000, 4)),
+            ],
         )
         .await;
-        let seeded = SeededResult::new(None);
-        first.tm.seed(&seeded, "Failed").await;
-        first
-            .tm
-            .seed_evidence(
-                &seeded,
-                &bytes(1234, 1),
-                &bytes(40_000, 2),
-                &[
-                    ("a1", "one.bin", bytes(5_000, 3)),
-                    ("a2", "two.bin", bytes(6_000, 4)),
-                ],
-            )
-            .await;
         first
             .jira
             .behave(|b| b.slow_upload_delay = Duration::from_secs(30));
 
         let response = first.create_defect(&seeded.body()).await;
         assert_eq!(response.status().as_u16(), 200);
-        until(
-            "the first upload to reach Jira",
-            Duration::from_secs(20),
-            || {
-                first
-                    .jira
-                    .issues()
-                    .first()
-                    .is_some_and(|i| !i.attachments.is_empty())
-            },
-        )
-        .await;
+        first_upload_reached(&first.jira).await;
         // The process stops while Jira's answer to that upload is outstanding.
         first.evidence.stop();
         tokio::time::sleep(Duration::from_millis(300)).await;
         first.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
 
         // A new process on the same ledger resumes.
-        let mut next = beside(&first, &dir, &mapping(""), store.clone());
+        let mut next = first.settings_beside(&mapping(""), store.clone());
         next.evidence.poll_interval_ms = 100;
         let _resumed = start_bridge(next).await;
-        until(
-            "every file and the summary",
-            Duration::from_secs(30),
-            || comments_text(&first.jira).contains("Evidence from Test Manager"),
-        )
-        .await;
+        summary_posted(&first.jira, Duration::from_secs(30)).await;
         let issue = first.jira.issues().remove(0);
         let mut names: Vec<String> = issue.attachments.iter().map(|a| a.0.clone()).collect();
         names.sort();
@@ -407,48 +381,33 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
             settings.evidence.stale_after_secs = 1;
             settings.evidence.poll_interval_ms = 50;
         };
-        let first = spawn_app_tweaked(
-            AppOptions {
-                mapping: mapping("kinds = [\"attachments\"]"),
-                ..Default::default()
-            },
-            Some(store.clone()),
-            |settings, _| stale_fast(settings),
+        let first = spawn_app(
+            with_evidence(ATTACHMENTS_ONLY)
+                .store(&store)
+                .tweak(|settings, _| stale_fast(settings)),
         )
         .await;
-        let seeded = SeededResult::new(None);
-        first.tm.seed(&seeded, "Failed").await;
-        first
-            .tm
-            .seed_evidence(
-                &seeded,
-                &[],
-                &[],
-                &[
-                    ("s1", "slow-one.bin", bytes(3_000, 5)),
-                    ("s2", "slow-two.bin", bytes(4_000, 6)),
-                ],
-            )
-            .await;
+        let seeded = failure_with_evidence(
+            &first,
+            &[],
+            &[],
+            &[
+                ("s1", "slow-one.bin", bytes(3_000, 5)),
+                ("s2", "slow-two.bin", bytes(4_000, 6)),
+            ],
+        )
+        .await;
         first
             .jira
             .behave(|b| b.slow_upload_delay = Duration::from_millis(2_500));
         // A second process on the same ledger, polling for stale claims.
-        let mut other = beside(
-            &first,
-            &dir,
-            &mapping("kinds = [\"attachments\"]"),
-            store.clone(),
-        );
+        let mut other = first.settings_beside(&mapping(ATTACHMENTS_ONLY), store.clone());
         stale_fast(&mut other);
         let _other = start_bridge(other).await;
 
         let response = first.create_defect(&seeded.body()).await;
         assert_eq!(response.status().as_u16(), 200);
-        until("the evidence summary", Duration::from_secs(30), || {
-            comments_text(&first.jira).contains("Evidence from Test Manager")
-        })
-        .await;
+        summary_posted(&first.jira, Duration::from_secs(30)).await;
         let issue_key = first.jira.issues()[0].key.clone();
         let ledger = tm_defect_bridge::ledger::connect(&store, 1).await.unwrap();
         let rows = ledger.evidence_for_issue(&issue_key).await.unwrap();
@@ -523,16 +482,8 @@ async fn a_refused_summary_is_posted_after_reading_every_page() {
 /// One attachment, three comments by people while it uploads, pages of 2 comments, and
 /// `trouble` for the summary comment; returns once the summary is on the issue.
 async fn summary_after_comment_trouble(trouble: impl FnOnce(&mut Behaviour)) -> (TestApp, String) {
-    let app = spawn_app_with(AppOptions {
-        mapping: mapping("kinds = [\"attachments\"]"),
-        ..Default::default()
-    })
-    .await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
-    app.tm
-        .seed_evidence(&seeded, &[], &[], &[("a1", "one.bin", bytes(2_000, 7))])
-        .await;
+    let app = spawn_app(with_evidence(ATTACHMENTS_ONLY)).await;
+    let seeded = failure_with_evidence(&app, &[], &[], &[("a1", "one.bin", bytes(2_000, 7))]).await;
     app.jira.behave(|b| {
         b.slow_upload_delay = Duration::from_millis(500);
         b.comment_page_limit = 2;
@@ -544,10 +495,7 @@ async fn summary_after_comment_trouble(trouble: impl FnOnce(&mut Behaviour)) -> 
     for n in 0..3 {
         app.jira.comment_as_user(&key, &format!("triage note {n}"));
     }
-    until("the summary comment", Duration::from_secs(20), || {
-        comments_text(&app.jira).contains("Evidence from Test Manager")
-    })
-    .await;
+    summary_posted(&app.jira, Duration::from_secs(20)).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     (app, key)
 }
@@ -570,20 +518,13 @@ async fn comment_reads(app: &TestApp, key: &str) -> Vec<String> {
 async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
     let proxy: Arc<std::sync::OnceLock<Restartable>> = Arc::default();
     let jira_address = Arc::new(std::sync::OnceLock::new());
-    let app = spawn_app_tweaked(
-        AppOptions {
-            mapping: mapping("kinds = [\"attachments\"]"),
-            ..Default::default()
-        },
-        None,
-        |settings, _| {
-            settings.evidence.max_attempts = 2;
-            settings.evidence.max_backoff_secs = 1;
-            jira_address
-                .set(settings.jira.base_url.clone())
-                .expect("set once");
-        },
-    )
+    let app = spawn_app(with_evidence(ATTACHMENTS_ONLY).tweak(|settings, _| {
+        settings.evidence.max_attempts = 2;
+        settings.evidence.max_backoff_secs = 1;
+        jira_address
+            .set(settings.jira.base_url.clone())
+            .expect("set once");
+    }))
     .await;
     let jira_url = jira_address.get().unwrap().clone();
     let target = format!(
@@ -596,45 +537,23 @@ async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
     assert!(proxy.set(restartable).is_ok());
     // A second bridge on the same fakes talks to Jira through the proxy only.
     let dir = tempfile::tempdir().unwrap();
-    let mut through_proxy = beside(
-        &app,
-        &dir,
-        &mapping("kinds = [\"attachments\"]"),
-        sqlite_store(&dir),
-    );
+    let mut through_proxy = app.settings_beside(&mapping(ATTACHMENTS_ONLY), sqlite_store(&dir));
     through_proxy.jira.base_url = proxied;
     through_proxy.evidence.max_attempts = 2;
     through_proxy.evidence.max_backoff_secs = 1;
     let bridge = start_bridge(through_proxy).await;
     app.evidence.stop();
 
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
     let files: Vec<(&str, &str, Vec<u8>)> = vec![
         ("k1", "first.bin", bytes(30_000, 12)),
         ("k2", "second.bin", bytes(40_000, 13)),
     ];
-    app.tm.seed_evidence(&seeded, &[], &[], &files).await;
+    let seeded = failure_with_evidence(&app, &[], &[], &files).await;
     app.jira
         .behave(|b| b.slow_upload_delay = Duration::from_secs(30));
-    let response = reqwest::Client::new()
-        .post(format!("{bridge}/hooks/shop/{SECRET}/defects"))
-        .json(&seeded.body())
-        .send()
-        .await
-        .unwrap();
+    let response = create_defect_on(&bridge, &seeded.body()).await;
     assert_eq!(response.status(), 200);
-    until(
-        "the first upload to reach Jira",
-        Duration::from_secs(20),
-        || {
-            app.jira
-                .issues()
-                .first()
-                .is_some_and(|i| !i.attachments.is_empty())
-        },
-    )
-    .await;
+    first_upload_reached(&app.jira).await;
     // Killed mid-upload; down for several tries' worth of backoff.
     let proxy = proxy.get().unwrap();
     proxy.stop().await;
@@ -647,10 +566,7 @@ async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     proxy.restart().await;
 
-    until("the evidence summary", Duration::from_secs(30), || {
-        comments_text(&app.jira).contains("Evidence from Test Manager")
-    })
-    .await;
+    summary_posted(&app.jira, Duration::from_secs(30)).await;
     let issue = app.jira.issues().remove(0);
     let mut got = issue.attachments.clone();
     got.sort();
@@ -677,27 +593,16 @@ async fn jira_killed_and_restarted_during_uploads_loses_and_doubles_nothing() {
 /// `max_attempts` times, then reported as failed in the summary comment, with Jira's reason.
 #[tokio::test]
 async fn a_file_jira_keeps_refusing_is_reported_as_failed() {
-    let app = spawn_app_tweaked(
-        AppOptions {
-            mapping: mapping("kinds = [\"attachments\"]"),
-            ..Default::default()
-        },
-        None,
-        |settings, _| settings.evidence.max_attempts = 3,
+    let app = spawn_app(
+        with_evidence(ATTACHMENTS_ONLY).tweak(|settings, _| settings.evidence.max_attempts = 3),
     )
     .await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
-    app.tm
-        .seed_evidence(&seeded, &[], &[], &[("a1", "refused.bin", bytes(3_000, 9))])
-        .await;
+    let file = ("a1", "refused.bin", bytes(3_000, 9));
+    let seeded = failure_with_evidence(&app, &[], &[], &[file]).await;
     app.jira.behave(|b| b.failing_uploads = Some((403, 100)));
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status().as_u16(), 200);
-    until("the evidence summary", Duration::from_secs(30), || {
-        comments_text(&app.jira).contains("Evidence from Test Manager")
-    })
-    .await;
+    summary_posted(&app.jira, Duration::from_secs(30)).await;
     assert_eq!(
         uploads(&app.jira).await.len(),
         3,
@@ -716,16 +621,10 @@ async fn a_file_jira_keeps_refusing_is_reported_as_failed() {
 /// (once: a third press queues nothing more).
 #[tokio::test]
 async fn evidence_enabled_later_reaches_an_existing_issue_on_the_next_press() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(&dir);
-    let before = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
-    let seeded = SeededResult::new(None);
-    before.tm.seed(&seeded, "Failed").await;
+    let before = spawn_app(AppOptions::cloud()).await;
     let file = bytes(4_000, 10);
-    before
-        .tm
-        .seed_evidence(&seeded, &[], &[], &[("a1", "later.bin", file.clone())])
-        .await;
+    let seeded =
+        failure_with_evidence(&before, &[], &[], &[("a1", "later.bin", file.clone())]).await;
     let first = before.create_defect(&seeded.body()).await;
     assert_eq!(first.status().as_u16(), 200);
     let first: Value = first.json().await.unwrap();
@@ -733,28 +632,15 @@ async fn evidence_enabled_later_reaches_an_existing_issue_on_the_next_press() {
     assert!(uploads(&before.jira).await.is_empty(), "no [evidence] yet");
 
     // The same ledger, Jira and Test Manager; the mapping now attaches evidence.
-    let after = start_bridge(beside(
-        &before,
-        &dir,
-        &mapping("kinds = [\"attachments\"]"),
-        store,
-    ))
-    .await;
-    let press = || async {
-        reqwest::Client::new()
-            .post(format!("{after}/hooks/shop/{SECRET}/defects"))
-            .json(&seeded.body())
-            .send()
-            .await
-            .unwrap()
-    };
+    let after =
+        start_bridge(before.settings_beside(&mapping(ATTACHMENTS_ONLY), before.store.clone()))
+            .await;
+    let body = seeded.body();
+    let press = || create_defect_on(&after, &body);
     let again: Value = press().await.json().await.unwrap();
     assert!(first["link"].is_string(), "{first}");
     assert_eq!(again["link"], first["link"], "the same issue answers");
-    until("the evidence summary", Duration::from_secs(20), || {
-        comments_text(&before.jira).contains("Evidence from Test Manager")
-    })
-    .await;
+    summary_posted(&before.jira, Duration::from_secs(20)).await;
     let issue = before.jira.issues().remove(0);
     assert_eq!(before.jira.issues().len(), 1);
     assert_eq!(issue.attachments.len(), 1);
@@ -783,34 +669,15 @@ async fn evidence_enabled_later_reaches_an_existing_issue_on_the_next_press() {
 /// forever: after the fifth takeover from a dead worker it is reported as failed.
 #[tokio::test]
 async fn a_file_that_keeps_killing_its_workers_is_given_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = sqlite_store(&dir);
-    let first = spawn_app_on(
-        AppOptions {
-            mapping: mapping("kinds = [\"attachments\"]"),
-            ..Default::default()
-        },
-        Some(store.clone()),
-    )
-    .await;
-    let seeded = SeededResult::new(None);
-    first.tm.seed(&seeded, "Failed").await;
-    first
-        .tm
-        .seed_evidence(&seeded, &[], &[], &[("p1", "poison.bin", bytes(1_000, 11))])
-        .await;
+    let first = spawn_app(with_evidence(ATTACHMENTS_ONLY)).await;
+    let store = first.store.clone();
+    let file = ("p1", "poison.bin", bytes(1_000, 11));
+    let seeded = failure_with_evidence(&first, &[], &[], &[file]).await;
     first
         .jira
         .behave(|b| b.slow_upload_delay = Duration::from_secs(60));
     assert_eq!(first.create_defect(&seeded.body()).await.status(), 200);
-    until("the upload to start", Duration::from_secs(20), || {
-        first
-            .jira
-            .issues()
-            .first()
-            .is_some_and(|i| !i.attachments.is_empty())
-    })
-    .await;
+    first_upload_reached(&first.jira).await;
     first.evidence.stop();
     tokio::time::sleep(Duration::from_millis(300)).await;
     // Its history: four workers died holding it; the last one's claim is stale.
@@ -825,17 +692,8 @@ async fn a_file_that_keeps_killing_its_workers_is_given_up() {
     assert_eq!(changed.rows_affected(), 1);
     first.jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
 
-    let _next = start_bridge(beside(
-        &first,
-        &dir,
-        &mapping("kinds = [\"attachments\"]"),
-        store,
-    ))
-    .await;
-    until("the evidence summary", Duration::from_secs(20), || {
-        comments_text(&first.jira).contains("Evidence from Test Manager")
-    })
-    .await;
+    let _next = start_bridge(first.settings_beside(&mapping(ATTACHMENTS_ONLY), store)).await;
+    summary_posted(&first.jira, Duration::from_secs(20)).await;
     let summary = comments_text(&first.jira);
     assert!(
         summary.contains("Failed after several tries") && summary.contains("cut off 5 times"),

@@ -2,11 +2,10 @@
 //! crashed instances, search lag, several replicas, repeat failures. The suite
 //! runs against SQLite always and against PostgreSQL when `DATABASE_URL` is set.
 
-use crate::helpers::*;
+use crate::support::*;
 use futures::future::join_all;
 use serde_json::Value;
 use std::time::Duration;
-use tm_defect_bridge::config::JiraFlavour;
 use tm_defect_bridge::ledger;
 use tm_defect_bridge::result_key::ResultKey;
 
@@ -23,13 +22,37 @@ async fn answer(response: reqwest::Response) -> (u16, Value) {
     (status, response.json().await.unwrap_or_default())
 }
 
+/// Another replica's claim on `seeded`'s key in the ledger at `store`, made at `at`;
+/// returns the ledger (close it at the end).
+async fn claimed_elsewhere(
+    store: &str,
+    seeded: &SeededResult,
+    owner: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> std::sync::Arc<dyn ledger::Ledger> {
+    let ledger = ledger::connect(store, 1).await.unwrap();
+    ledger
+        .claim(&key_of(seeded), "shop", owner, at, Duration::from_secs(120))
+        .await
+        .unwrap();
+    ledger
+}
+
+/// Ten minutes ago: a claim this old is stale.
+fn long_ago() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::minutes(10)
+}
+
+/// The SHOP mapping with `[repeat]` holding `policy`.
+fn with_repeat(policy: &str) -> String {
+    MAPPING.replace("[project]", &format!("[repeat]\n{policy}\n\n[project]"))
+}
+
 #[tokio::test]
 async fn fifty_concurrent_identical_requests_create_one_issue() {
     let dir = tempfile::tempdir().unwrap();
     for store in stores(&dir).await {
-        let app = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
-        let seeded = SeededResult::new(None);
-        app.tm.seed(&seeded, "Failed").await;
+        let (app, seeded) = app_with_a_failure(AppOptions::cloud().store(&store)).await;
         let body = seeded.body();
         let answers =
             join_all((0..50).map(|_| async { answer(app.create_defect(&body).await).await })).await;
@@ -46,36 +69,20 @@ async fn two_instances_sharing_postgres_create_one_issue_per_key() {
     let Some(store) = postgres_store().await else {
         return;
     };
-    let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
-    let tm = FakeTestManager::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("shop.toml"),
-        MAPPING.replace("[project]", "[repeat]\npolicy = \"new\"\n\n[project]"),
-    )
-    .unwrap();
-    let mut addresses = Vec::new();
-    for _ in 0..2 {
-        let settings = settings(
-            &jira,
-            &tm,
-            dir.path().to_path_buf(),
-            JiraFlavour::Cloud,
-            store.clone(),
-        );
-        addresses.push(start_bridge(settings).await);
-    }
+    let mapping = with_repeat("policy = \"new\"");
+    let app = spawn_app(AppOptions::cloud().mapping(&mapping).store(&store)).await;
+    let second = start_bridge(app.settings_beside(&mapping, store)).await;
+    let addresses = [app.address.clone(), second];
     let results: Vec<SeededResult> = (0..10).map(|_| SeededResult::new(None)).collect();
     for seeded in &results {
-        tm.seed(seeded, "Failed").await;
+        app.tm.seed(seeded, "Failed").await;
     }
-    let client = reqwest::Client::new();
     let calls = results.iter().flat_map(|seeded| {
         let addresses = &addresses;
-        let client = &client;
+        let client = &app.client;
         (0..8).map(move |i| async move {
             let response = client
-                .post(format!("{}/hooks/shop/{SECRET}", addresses[i % 2]))
+                .post(hook_url(&addresses[i % 2], ""))
                 .json(&seeded.body())
                 .send()
                 .await
@@ -85,7 +92,7 @@ async fn two_instances_sharing_postgres_create_one_issue_per_key() {
     });
     let answers = join_all(calls).await;
     assert_eq!(
-        jira.issues().len(),
+        app.jira.issues().len(),
         results.len(),
         "one issue per key across both replicas"
     );
@@ -105,9 +112,7 @@ async fn two_instances_sharing_postgres_create_one_issue_per_key() {
 async fn a_create_answered_with_500_is_adopted_not_repeated() {
     let dir = tempfile::tempdir().unwrap();
     for store in stores(&dir).await {
-        let app = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
-        let seeded = SeededResult::new(None);
-        app.tm.seed(&seeded, "Failed").await;
+        let (app, seeded) = app_with_a_failure(AppOptions::cloud().store(&store)).await;
         // Jira creates the issue, then answers 500; its search misses the issue for 1.5 s.
         app.jira.behave(|b| {
             b.fail_after_create = 1;
@@ -145,58 +150,37 @@ async fn a_create_answered_with_500_is_adopted_not_repeated() {
 
 #[tokio::test]
 async fn a_create_that_timed_out_is_adopted_not_repeated() {
-    let jira = FakeJira::start_at(JiraFlavour::DataCenter, "").await;
-    let tm = FakeTestManager::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("shop.toml"), MAPPING).unwrap();
-    let mut settings = settings(
-        &jira,
-        &tm,
-        dir.path().to_path_buf(),
-        JiraFlavour::DataCenter,
-        sqlite_store(&dir),
-    );
-    settings.jira.timeout_ms = 800;
-    let address = start_bridge(settings).await;
-    let seeded = SeededResult::new(None);
-    tm.seed(&seeded, "Failed").await;
-    jira.behave(|b| {
+    let (app, seeded) = app_with_a_failure(
+        AppOptions::data_center().tweak(|settings, _| settings.jira.timeout_ms = 800),
+    )
+    .await;
+    app.jira.behave(|b| {
         b.slow_creates = 1;
         b.slow_create_delay = Duration::from_millis(2000);
     });
-    let client = reqwest::Client::new();
-    let url = format!("{address}/hooks/shop/{SECRET}");
-    let (status, _) = answer(client.post(&url).json(&seeded.body()).send().await.unwrap()).await;
+    let press = || {
+        app.client
+            .post(app.hook_url(""))
+            .json(&seeded.body())
+            .send()
+    };
+    let (status, _) = answer(press().await.unwrap()).await;
     assert_eq!(status, 503);
-    let (status, payload) =
-        answer(client.post(&url).json(&seeded.body()).send().await.unwrap()).await;
+    let (status, payload) = answer(press().await.unwrap()).await;
     assert_eq!(status, 200, "{payload}");
     assert_eq!(payload["linkLabel"], "SHOP-1");
-    assert_eq!(jira.issues().len(), 1);
-    assert_eq!(jira.creates().await.len(), 1);
+    assert_eq!(app.jira.issues().len(), 1);
+    assert_eq!(app.jira.creates().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_crashed_instances_claim_is_adopted_by_label() {
     let dir = tempfile::tempdir().unwrap();
     for store in stores(&dir).await {
-        let app = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
-        let seeded = SeededResult::new(None);
-        app.tm.seed(&seeded, "Failed").await;
+        let (app, seeded) = app_with_a_failure(AppOptions::cloud().store(&store)).await;
         let key = key_of(&seeded);
         // A replica claimed the result ten minutes ago, created the issue, and died before recording it.
-        let ledger = ledger::connect(&store, 1).await.unwrap();
-        let long_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
-        ledger
-            .claim(
-                &key,
-                "shop",
-                "crashed-replica/1",
-                long_ago,
-                Duration::from_secs(120),
-            )
-            .await
-            .unwrap();
+        let ledger = claimed_elsewhere(&store, &seeded, "crashed-replica/1", long_ago()).await;
         let orphan = app.jira.seed_issue(vec![key.label()]);
         let (status, payload) = answer(app.create_defect(&seeded.body()).await).await;
         assert_eq!(status, 200, "{store}: {payload}");
@@ -215,22 +199,10 @@ async fn a_crashed_instances_claim_is_adopted_by_label() {
 async fn an_uncertain_claim_is_adopted_even_while_search_lags() {
     let dir = tempfile::tempdir().unwrap();
     for store in stores(&dir).await {
-        let app = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
-        let seeded = SeededResult::new(None);
-        app.tm.seed(&seeded, "Failed").await;
+        let (app, seeded) = app_with_a_failure(AppOptions::cloud().store(&store)).await;
         let key = key_of(&seeded);
-        let ledger = ledger::connect(&store, 1).await.unwrap();
         let now = chrono::Utc::now();
-        ledger
-            .claim(
-                &key,
-                "shop",
-                "other-replica/1",
-                now,
-                Duration::from_secs(120),
-            )
-            .await
-            .unwrap();
+        let ledger = claimed_elsewhere(&store, &seeded, "other-replica/1", now).await;
         ledger
             .mark_uncertain(&key, "other-replica/1", "HTTP 504", now)
             .await
@@ -253,21 +225,8 @@ async fn an_uncertain_claim_is_adopted_even_while_search_lags() {
 async fn a_stale_claim_with_no_issue_in_jira_is_retried() {
     let dir = tempfile::tempdir().unwrap();
     for store in stores(&dir).await {
-        let app = spawn_app_on(AppOptions::default(), Some(store.clone())).await;
-        let seeded = SeededResult::new(None);
-        app.tm.seed(&seeded, "Failed").await;
-        let ledger = ledger::connect(&store, 1).await.unwrap();
-        let long_ago = chrono::Utc::now() - chrono::Duration::minutes(10);
-        ledger
-            .claim(
-                &key_of(&seeded),
-                "shop",
-                "crashed-replica/1",
-                long_ago,
-                Duration::from_secs(120),
-            )
-            .await
-            .unwrap();
+        let (app, seeded) = app_with_a_failure(AppOptions::cloud().store(&store)).await;
+        let ledger = claimed_elsewhere(&store, &seeded, "crashed-replica/1", long_ago()).await;
         let (status, payload) = answer(app.create_defect(&seeded.body()).await).await;
         assert_eq!(status, 200, "{store}: {payload}");
         assert_eq!(app.jira.creates().await.len(), 1);
@@ -277,42 +236,21 @@ async fn a_stale_claim_with_no_issue_in_jira_is_retried() {
 
 #[tokio::test]
 async fn a_fresh_claim_held_elsewhere_makes_the_request_wait_then_503() {
-    let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
-    let tm = FakeTestManager::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("shop.toml"), MAPPING).unwrap();
-    let store = sqlite_store(&dir);
-    let mut settings = settings(
-        &jira,
-        &tm,
-        dir.path().to_path_buf(),
-        JiraFlavour::Cloud,
-        store.clone(),
-    );
-    settings.defects.wait_for_winner_secs = 1;
-    let address = start_bridge(settings).await;
-    let seeded = SeededResult::new(None);
-    tm.seed(&seeded, "Failed").await;
-    let ledger = ledger::connect(&store, 1).await.unwrap();
-    ledger
-        .claim(
-            &key_of(&seeded),
-            "shop",
-            "busy-replica/1",
-            chrono::Utc::now(),
-            Duration::from_secs(120),
-        )
-        .await
-        .unwrap();
-    let response = reqwest::Client::new()
-        .post(format!("{address}/hooks/shop/{SECRET}"))
+    let (app, seeded) = app_with_a_failure(
+        AppOptions::cloud().tweak(|settings, _| settings.defects.wait_for_winner_secs = 1),
+    )
+    .await;
+    let ledger = claimed_elsewhere(&app.store, &seeded, "busy-replica/1", chrono::Utc::now()).await;
+    let response = app
+        .client
+        .post(app.hook_url(""))
         .json(&seeded.body())
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 503);
     assert!(response.headers().get("retry-after").is_some());
-    assert!(jira.creates().await.is_empty());
+    assert!(app.jira.creates().await.is_empty());
     ledger.close().await;
 }
 
@@ -326,16 +264,9 @@ async fn two_executions(app: &TestApp) -> (SeededResult, SeededResult) {
     (first, second)
 }
 
-fn with_repeat(policy: &str) -> AppOptions {
-    AppOptions {
-        mapping: MAPPING.replace("[project]", &format!("[repeat]\n{policy}\n\n[project]")),
-        ..Default::default()
-    }
-}
-
 #[tokio::test]
 async fn repeat_policy_comment_adds_to_the_open_issue() {
-    let app = spawn_app_with(with_repeat("policy = \"comment\"")).await;
+    let app = spawn_app(AppOptions::cloud().mapping(with_repeat("policy = \"comment\""))).await;
     let (first, second) = two_executions(&app).await;
     let (_, a) = answer(app.create_defect(&first.body()).await).await;
     let (status, b) = answer(app.create_defect(&second.body()).await).await;
@@ -374,9 +305,9 @@ async fn repeat_policy_comment_adds_to_the_open_issue() {
 
 #[tokio::test]
 async fn repeat_policy_reopen_reopens_a_done_issue() {
-    let app = spawn_app_with(with_repeat(
+    let app = spawn_app(AppOptions::cloud().mapping(with_repeat(
         "policy = \"reopen\"\nreopen_transition = \"Reopen\"",
-    ))
+    )))
     .await;
     let (first, second) = two_executions(&app).await;
     answer(app.create_defect(&first.body()).await).await;
@@ -398,7 +329,7 @@ async fn repeat_policy_reopen_reopens_a_done_issue() {
 
 #[tokio::test]
 async fn repeat_policy_new_always_creates() {
-    let app = spawn_app_with(with_repeat("policy = \"new\"")).await;
+    let app = spawn_app(AppOptions::cloud().mapping(with_repeat("policy = \"new\""))).await;
     let (first, second) = two_executions(&app).await;
     let (_, a) = answer(app.create_defect(&first.body()).await).await;
     let (_, b) = answer(app.create_defect(&second.body()).await).await;
@@ -411,11 +342,7 @@ async fn repeat_policy_new_always_creates() {
 async fn reopen_without_a_transition_is_a_mapping_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shop.toml");
-    std::fs::write(
-        &path,
-        MAPPING.replace("[project]", "[repeat]\npolicy = \"reopen\"\n\n[project]"),
-    )
-    .unwrap();
+    std::fs::write(&path, with_repeat("policy = \"reopen\"")).unwrap();
     let err = tm_defect_bridge::mapping::registry::load_file(&path)
         .unwrap_err()
         .to_string();

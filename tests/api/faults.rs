@@ -3,16 +3,16 @@
 //! test checks the outcome and what the fake received (attempts), and that
 //! nothing was created twice. No upper bounds on timing: only floors.
 
-use crate::helpers::*;
-use crate::jira_counts::seeded_issues;
+use crate::support::seeded_issues;
+use crate::support::*;
 use serde_json::Value;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use tm_defect_bridge::config::JiraFlavour;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, ResponseTemplate};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 async fn problem(response: reqwest::Response, status: u16) -> Value {
     assert_eq!(response.status(), status);
@@ -25,27 +25,39 @@ async fn problem(response: reqwest::Response, status: u16) -> Value {
     body
 }
 
-async fn seeded_app(flavour: JiraFlavour) -> (TestApp, SeededResult) {
-    let app = spawn_app(flavour).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
-    (app, seeded)
+/// Mounts `answer` on `server` for the first `times` requests of `verb` to `path`, ahead
+/// of the fake's own answer.
+async fn answer_first(
+    server: &MockServer,
+    verb: &str,
+    path: impl Into<String>,
+    answer: ResponseTemplate,
+    times: u64,
+) {
+    Mock::given(method(verb))
+        .and(path_regex(format!("^{}$", path.into())))
+        .respond_with(answer)
+        .with_priority(1)
+        .up_to_n_times(times)
+        .mount(server)
+        .await;
 }
 
 /// Mounts `answer` for the first `times` creates, ahead of the fake's own create.
 async fn on_create(app: &TestApp, answer: ResponseTemplate, times: u64) {
-    Mock::given(method("POST"))
-        .and(path("/rest/api/3/issue"))
-        .respond_with(answer)
-        .with_priority(1)
-        .up_to_n_times(times)
-        .mount(&app.jira.server)
-        .await;
+    answer_first(&app.jira.server, "POST", "/rest/api/3/issue", answer, times).await;
+}
+
+/// Mounts the [`gateway_failures`], one request each, ahead of the fake's own answer.
+async fn gateway_fails_thrice(server: &MockServer, verb: &str, path: &str) {
+    for answer in gateway_failures() {
+        answer_first(server, verb, path, answer, 1).await;
+    }
 }
 
 #[tokio::test]
 async fn jira_429_with_retry_after_is_retried_once_after_the_floor() {
-    let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     on_create(
         &app,
         ResponseTemplate::new(429).insert_header("Retry-After", "1"),
@@ -66,7 +78,7 @@ async fn jira_429_with_retry_after_is_retried_once_after_the_floor() {
 
 #[tokio::test]
 async fn jira_429_with_only_rate_limit_reset_waits_for_the_reset() {
-    let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     let reset = chrono::Utc::now() + chrono::Duration::seconds(2);
     on_create(
         &app,
@@ -88,7 +100,7 @@ async fn jira_429_with_only_rate_limit_reset_waits_for_the_reset() {
 
 #[tokio::test]
 async fn jira_429_without_hints_backs_off_and_retries() {
-    let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     on_create(&app, ResponseTemplate::new(429), 2).await;
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
@@ -98,7 +110,7 @@ async fn jira_429_without_hints_backs_off_and_retries() {
 
 #[tokio::test]
 async fn jira_429_beyond_the_budget_is_a_503_with_retry_after() {
-    let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     on_create(
         &app,
         ResponseTemplate::new(429).insert_header("Retry-After", "120"),
@@ -131,17 +143,10 @@ fn gateway_failures() -> Vec<ResponseTemplate> {
 
 #[tokio::test]
 async fn idempotent_calls_are_retried_on_5xx_html_and_empty_bodies() {
-    let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     // The remote link fails three times, each differently, then succeeds.
-    for answer in gateway_failures() {
-        Mock::given(method("POST"))
-            .and(path_regex("^/rest/api/3/issue/[A-Z]+-[0-9]+/remotelink$"))
-            .respond_with(answer)
-            .with_priority(1)
-            .up_to_n_times(1)
-            .mount(&app.jira.server)
-            .await;
-    }
+    let remote_link = "/rest/api/3/issue/[A-Z]+-[0-9]+/remotelink";
+    gateway_fails_thrice(&app.jira.server, "POST", remote_link).await;
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     assert_eq!(app.jira.received("POST", "/remotelink").await.len(), 4);
@@ -150,17 +155,10 @@ async fn idempotent_calls_are_retried_on_5xx_html_and_empty_bodies() {
 
 #[tokio::test]
 async fn counts_are_retried_on_5xx() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     // Mounted before the counting fake, at the same priority: these answer first.
-    for answer in gateway_failures() {
-        Mock::given(method("POST"))
-            .and(path("/rest/api/3/search/approximate-count"))
-            .respond_with(answer)
-            .with_priority(1)
-            .up_to_n_times(1)
-            .mount(&app.jira.server)
-            .await;
-    }
+    let count = "/rest/api/3/search/approximate-count";
+    gateway_fails_thrice(&app.jira.server, "POST", count).await;
     app.jira
         .mount_counts(JiraFlavour::Cloud, seeded_issues())
         .await;
@@ -183,20 +181,12 @@ async fn counts_are_retried_on_5xx() {
 
 #[tokio::test]
 async fn label_search_is_retried_on_5xx() {
-    let (app, seeded) = seeded_app(JiraFlavour::DataCenter).await;
+    let (app, seeded) = app_with_a_failure(AppOptions::data_center()).await;
     // An earlier attempt's create was performed but its answer lost.
     app.jira.behave(|b| b.fail_after_create = 1);
     let p = problem(app.create_defect(&seeded.body()).await, 503).await;
     assert_eq!(p["upstream"], "Jira: create issue");
-    for answer in gateway_failures() {
-        Mock::given(method("POST"))
-            .and(path("/rest/api/2/search"))
-            .respond_with(answer)
-            .with_priority(1)
-            .up_to_n_times(1)
-            .mount(&app.jira.server)
-            .await;
-    }
+    gateway_fails_thrice(&app.jira.server, "POST", "/rest/api/2/search").await;
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     assert!(app.jira.received("POST", "/rest/api/2/search").await.len() >= 4);
@@ -214,7 +204,7 @@ async fn creates_answered_with_5xx_are_not_retried_and_are_adopted_later() {
         (JiraFlavour::Cloud, "/rest/api/3/search/jql"),
         (JiraFlavour::DataCenter, "/rest/api/2/search"),
     ] {
-        let (app, seeded) = seeded_app(flavour).await;
+        let (app, seeded) = app_with_a_failure(AppOptions::of(flavour)).await;
         // The create happens in Jira, but the answer is a 500 HTML page.
         app.jira.behave(|b| b.fail_after_create = 1);
         let p = problem(app.create_defect(&seeded.body()).await, 503).await;
@@ -231,7 +221,7 @@ async fn creates_answered_with_5xx_are_not_retried_and_are_adopted_later() {
 #[tokio::test]
 async fn creates_refused_by_a_gateway_are_tried_once() {
     for answer in gateway_failures() {
-        let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
+        let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
         on_create(&app, answer, 1).await;
         let p = problem(app.create_defect(&seeded.body()).await, 503).await;
         assert_eq!(p["upstream"], "Jira: create issue");
@@ -304,11 +294,11 @@ async fn dropping_proxy() -> DroppingProxy {
 async fn a_dropped_test_manager_connection_is_retried() {
     let seeded = SeededResult::new(None);
     let proxy = dropping_proxy().await;
-    let app = spawn_app_tweaked(AppOptions::default(), None, |settings, tm| {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, tm| {
         proxy.target.set(*tm.server.address()).unwrap();
         settings.testmanager.base_url =
             url::Url::parse(&format!("{}{TM_PREFIX}", proxy.address)).unwrap();
-    })
+    }))
     .await;
     app.tm.seed(&seeded, "Failed").await;
     let response = app.create_defect(&seeded.body()).await;
@@ -323,17 +313,15 @@ async fn a_dropped_test_manager_connection_is_retried() {
 
 #[tokio::test]
 async fn test_manager_429_is_retried_after_retry_after() {
-    let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
-    Mock::given(method("GET"))
-        .and(path(format!(
-            "{TM_PREFIX}/api/v2/{PROJECT_ID}/testcases/{}",
-            seeded.test_case_id
-        )))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .with_priority(1)
-        .up_to_n_times(1)
-        .mount(&app.tm.server)
-        .await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
+    answer_first(
+        &app.tm.server,
+        "GET",
+        FakeTestManager::api(&format!("testcases/{}", seeded.test_case_id)),
+        ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+        1,
+    )
+    .await;
     let started = Instant::now();
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
@@ -354,22 +342,19 @@ async fn tm_requests(app: &TestApp, verb: &str, fragment: &str) -> usize {
 
 #[tokio::test]
 async fn slow_test_manager_is_a_504_naming_the_call() {
-    let seeded = SeededResult::new(None);
-    let app = spawn_app_tweaked(AppOptions::default(), None, |settings, _| {
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud().tweak(|settings, _| {
         settings.testmanager.timeout_ms = 300;
         settings.outbound.max_attempts = 3;
-    })
+    }))
     .await;
-    app.tm.seed(&seeded, "Failed").await;
-    Mock::given(method("GET"))
-        .and(path(format!(
-            "{TM_PREFIX}/api/v2/{PROJECT_ID}/testcases/{}",
-            seeded.test_case_id
-        )))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
-        .with_priority(1)
-        .mount(&app.tm.server)
-        .await;
+    answer_first(
+        &app.tm.server,
+        "GET",
+        FakeTestManager::api(&format!("testcases/{}", seeded.test_case_id)),
+        ResponseTemplate::new(200).set_delay(Duration::from_secs(2)),
+        u64::MAX,
+    )
+    .await;
     let p = problem(app.create_defect(&seeded.body()).await, 504).await;
     assert_eq!(p["upstream"], "Test Manager: GET testcases", "{p}");
     assert_eq!(
@@ -382,17 +367,15 @@ async fn slow_test_manager_is_a_504_naming_the_call() {
 
 #[tokio::test]
 async fn a_token_that_expires_mid_flow_is_renewed_once() {
-    let (app, seeded) = seeded_app(JiraFlavour::Cloud).await;
-    Mock::given(method("GET"))
-        .and(path(format!(
-            "{TM_PREFIX}/api/v2/{PROJECT_ID}/testexecutions/{}",
-            seeded.execution_id
-        )))
-        .respond_with(ResponseTemplate::new(401))
-        .with_priority(1)
-        .up_to_n_times(1)
-        .mount(&app.tm.server)
-        .await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
+    answer_first(
+        &app.tm.server,
+        "GET",
+        FakeTestManager::api(&format!("testexecutions/{}", seeded.execution_id)),
+        ResponseTemplate::new(401),
+        1,
+    )
+    .await;
     let response = app.create_defect(&seeded.body()).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     assert_eq!(tm_requests(&app, "POST", "/connect/token").await, 2);
@@ -402,9 +385,9 @@ async fn a_token_that_expires_mid_flow_is_renewed_once() {
 
 #[tokio::test]
 async fn creates_beyond_the_bound_are_503_with_retry_after() {
-    let app = spawn_app_tweaked(AppOptions::default(), None, |settings, _| {
-        settings.server.max_concurrent_creates = 1;
-    })
+    let app = spawn_app(
+        AppOptions::cloud().tweak(|settings, _| settings.server.max_concurrent_creates = 1),
+    )
     .await;
     let (first, second) = (SeededResult::new(None), SeededResult::new(None));
     app.tm.seed(&first, "Failed").await;

@@ -1,6 +1,6 @@
 //! Hostile content from Test Manager becomes a valid, inert Jira issue.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::Value;
 use tm_defect_bridge::config::JiraFlavour;
 
@@ -13,7 +13,7 @@ fn message() -> String {
 }
 
 async fn created_body(flavour: JiraFlavour) -> Value {
-    let app = spawn_app(flavour).await;
+    let app = spawn_app(AppOptions::of(flavour)).await;
     let seeded = SeededResult::new(None);
     app.tm.seed_with(&seeded, "Failed", NAME, &message()).await;
     let response = app.create_defect(&seeded.body()).await;

@@ -1,8 +1,8 @@
 //! Defect KPIs end to end, for Jira Cloud and Jira Data Center: the answer,
 //! the JQL Jira received, single flight, expiry, failures and hostile input.
 
-use crate::helpers::*;
-use crate::jira_counts::{seeded_issues, CountBehaviour};
+use crate::support::*;
+use crate::support::{seeded_issues, CountBehaviour};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -31,7 +31,7 @@ fn critical_link(app: &TestApp, jql: &str) -> String {
     url.to_string()
 }
 
-/// The answer for the seeded issues (see `jira_counts::seeded_issues`).
+/// The answer for the seeded issues (see `support::seeded_issues`).
 fn seeded_answer(app: &TestApp, status: &str) -> Value {
     json!({
         "totalDefects": 33,
@@ -74,12 +74,11 @@ async fn app_with(
     kpis: KpiSettings,
     mapping_extra: &str,
 ) -> (TestApp, Arc<Mutex<CountBehaviour>>) {
-    let app = spawn_app_with(AppOptions {
-        flavour,
-        mapping: format!("{MAPPING}\n{mapping_extra}"),
-        kpis,
-        ..Default::default()
-    })
+    let app = spawn_app(
+        AppOptions::of(flavour)
+            .mapping(format!("{MAPPING}\n{mapping_extra}"))
+            .kpis(kpis),
+    )
     .await;
     let behaviour = app.jira.mount_counts(flavour, seeded_issues()).await;
     (app, behaviour)

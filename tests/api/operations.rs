@@ -1,10 +1,9 @@
 //! Running it like a product: metrics, request ids, readiness, the OpenAPI
 //! document, the HTTP preview, and mapping reload.
 
-use crate::helpers::*;
+use crate::support::*;
 use serde_json::Value;
 use std::time::Duration;
-use tm_defect_bridge::config::JiraFlavour;
 
 async fn metrics_text(app: &TestApp) -> String {
     app.client
@@ -27,9 +26,7 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
 
 #[tokio::test]
 async fn metrics_are_present_and_move_after_requests() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     let before = metrics_text(&app).await;
     assert_eq!(
         sample(
@@ -117,9 +114,7 @@ async fn metrics_are_present_and_move_after_requests() {
 async fn retries_and_rate_limit_waits_are_counted() {
     use wiremock::matchers::{method, path_regex};
     use wiremock::{Mock, ResponseTemplate};
-    let app = spawn_app(JiraFlavour::Cloud).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     Mock::given(method("POST"))
         .and(path_regex("/remotelink$"))
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
@@ -155,7 +150,7 @@ async fn retries_and_rate_limit_waits_are_counted() {
 
 #[tokio::test]
 async fn every_answer_carries_a_request_id() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     let mut ids = std::collections::HashSet::new();
     for path in ["/healthz", "/nowhere", "/hooks/shop/wrong"] {
         let response = app
@@ -179,7 +174,7 @@ async fn every_answer_carries_a_request_id() {
 
 #[tokio::test]
 async fn readiness_reflects_the_background_probes() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     // The first probe runs at start-up; give it a moment.
     let mut body = Value::Null;
     for _ in 0..50 {
@@ -217,19 +212,11 @@ async fn readiness_reflects_the_background_probes() {
 
 #[tokio::test]
 async fn readiness_fails_when_jira_refuses() {
-    let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
-    let tm = FakeTestManager::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("shop.toml"), MAPPING).unwrap();
-    let mut settings = settings(
-        &jira,
-        &tm,
-        dir.path().to_path_buf(),
-        JiraFlavour::Cloud,
-        sqlite_store(&dir),
-    );
-    settings.jira.token = Some(secrecy::SecretString::from("not-the-token"));
-    let address = start_bridge(settings).await;
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.jira.token = Some(secrecy::SecretString::from("not-the-token"));
+    }))
+    .await;
+    let address = &app.address;
     // Wait for the first probe to have failed (it records why).
     let mut body = Value::Null;
     for _ in 0..100 {
@@ -257,7 +244,7 @@ async fn readiness_fails_when_jira_refuses() {
 
 #[tokio::test]
 async fn the_openapi_document_describes_the_routes_and_errors() {
-    let app = spawn_app(JiraFlavour::Cloud).await;
+    let app = spawn_app(AppOptions::cloud()).await;
     let doc: Value = app
         .client
         .get(format!("{}/openapi.json", app.address))
@@ -297,9 +284,7 @@ async fn the_openapi_document_describes_the_routes_and_errors() {
 
 #[tokio::test]
 async fn the_http_preview_needs_the_secret_and_creates_nothing() {
-    let app = spawn_app(JiraFlavour::DataCenter).await;
-    let seeded = SeededResult::new(None);
-    app.tm.seed(&seeded, "Failed").await;
+    let (app, seeded) = app_with_a_failure(AppOptions::data_center()).await;
     let refused = app
         .client
         .post(format!("{}/hooks/shop/preview", app.address))
@@ -335,23 +320,12 @@ async fn the_http_preview_needs_the_secret_and_creates_nothing() {
 
 #[tokio::test]
 async fn sighup_reloads_a_valid_mapping_and_keeps_the_old_one_on_errors() {
-    let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
-    let tm = FakeTestManager::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("shop.toml");
-    std::fs::write(&file, MAPPING).unwrap();
-    let address = start_bridge(settings(
-        &jira,
-        &tm,
-        dir.path().to_path_buf(),
-        JiraFlavour::Cloud,
-        sqlite_store(&dir),
-    ))
-    .await;
-    let client = reqwest::Client::new();
+    let app = spawn_app(AppOptions::cloud()).await;
+    let file = app.mapping_file();
+    let client = app.client.clone();
     let create = |seeded: SeededResult| {
         let client = client.clone();
-        let url = format!("{address}/hooks/shop/{SECRET}");
+        let url = app.hook_url("");
         async move {
             client
                 .post(url)
@@ -377,7 +351,7 @@ async fn sighup_reloads_a_valid_mapping_and_keeps_the_old_one_on_errors() {
     hangup();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let first = SeededResult::new(None);
-    tm.seed(&first, "Failed").await;
+    app.tm.seed(&first, "Failed").await;
     let answer = create(first).await;
     assert!(
         answer["name"].as_str().unwrap().starts_with("[SHOP:42]"),
@@ -395,13 +369,13 @@ async fn sighup_reloads_a_valid_mapping_and_keeps_the_old_one_on_errors() {
     .unwrap();
     hangup();
     let second = SeededResult::new(None);
-    tm.seed(&second, "Failed").await;
+    app.tm.seed(&second, "Failed").await;
     let mut reloaded = false;
     for _ in 0..30 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         // Preview shows the mapping in force without creating anything.
         let preview: Value = client
-            .post(format!("{address}/hooks/shop/{SECRET}/preview"))
+            .post(app.hook_url("/preview"))
             .json(&second.body())
             .send()
             .await

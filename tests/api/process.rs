@@ -2,8 +2,8 @@
 //! at `RUST_LOG=trace`, a graceful stop on SIGTERM, and evidence uploads that resume
 //! without duplicates after the process is killed (SIGKILL) mid-upload.
 
-use crate::helpers::*;
-use crate::jira_counts::seeded_issues;
+use crate::support::seeded_issues;
+use crate::support::*;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -36,8 +36,7 @@ async fn start_in(
     mapping: &str,
     extra: &str,
 ) -> Bridge {
-    std::fs::create_dir_all(dir.join("mappings")).unwrap();
-    std::fs::write(dir.join("mappings/shop.toml"), mapping).unwrap();
+    let mappings = mappings_folder(dir, "mappings", mapping);
     let config = format!(
         "[server]\nlisten = \"127.0.0.1:0\"\nworkers = 2\nshutdown_timeout_secs = 10\n\n\
          [jira]\nflavour = \"cloud\"\nbase_url = \"{}\"\nemail = \"bot@example.com\"\n\n\
@@ -47,7 +46,7 @@ async fn start_in(
         jira.base_url(),
         tm.base_url(),
         dir.join("ledger.db").display(),
-        dir.join("mappings").display(),
+        mappings.display(),
     );
     let config_path = dir.join("bridge.toml");
     std::fs::write(&config_path, config).unwrap();
@@ -155,7 +154,7 @@ impl Drop for Bridge {
 
 async fn fakes() -> (FakeJira, FakeTestManager, SeededResult) {
     let jira = FakeJira::start_at(JiraFlavour::Cloud, "").await;
-    crate::startup::mount_createmeta(&jira, JiraFlavour::Cloud, vec![]).await;
+    jira.mount_createmeta(vec![]).await;
     jira.mount_counts(JiraFlavour::Cloud, seeded_issues()).await;
     let tm = FakeTestManager::start().await;
     let seeded = SeededResult::new(None);

@@ -7,8 +7,8 @@
 //! wrong keeps the old set running and is logged.
 
 use crate::config::AuthSettings;
-use crate::mapping::{Projects, ProjectsHandle};
-use crate::startup::{verify_mappings, StartupError};
+use crate::mapping::ProjectsHandle;
+use crate::servable;
 use crate::tracker::DefectTracker;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,32 +32,14 @@ impl Reloader {
     /// Loads, checks and swaps in the mapping set; returns the number of
     /// mappings now in force, or every problem (the old set stays).
     pub async fn reload(&self) -> Result<usize, Vec<String>> {
-        let projects = Projects::load_dir(&self.dir)
-            .map_err(|p| p.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-        let refused: Vec<String> = projects
-            .all()
-            .iter()
-            .filter(|m| !self.auth.serves(&m.route))
-            .map(|m| {
-                format!(
-                    "{}: route `{}` has no webhook secret ({} must be set when the service starts)",
-                    m.source.display(),
-                    m.route,
-                    AuthSettings::secret_variable(&m.route)
-                )
-            })
-            .collect();
-        if !refused.is_empty() {
-            return Err(refused);
-        }
+        let to_strings = |problems: Vec<servable::NotServable>| -> Vec<String> {
+            problems.iter().map(ToString::to_string).collect()
+        };
+        let projects = servable::load(&self.dir, &self.auth).map_err(to_strings)?;
         if self.verify {
-            match verify_mappings(self.tracker.as_ref(), &projects).await {
-                Ok(()) => {}
-                Err(StartupError::Mappings(problems)) => {
-                    return Err(problems.iter().map(ToString::to_string).collect())
-                }
-                Err(e) => return Err(vec![e.to_string()]),
-            }
+            servable::verify_for_serving(self.tracker.as_ref(), &projects)
+                .await
+                .map_err(to_strings)?;
         }
         let count = projects.len();
         self.projects.replace(projects);

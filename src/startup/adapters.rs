@@ -42,23 +42,17 @@ pub struct Adapters {
 
 /// Builds both adapters; requires the secrets.
 pub fn build(settings: &Settings) -> Result<Adapters, AdapterError> {
-    settings.require_secrets()?;
+    let secrets = settings.require_secrets()?;
     let jira = &settings.jira;
     if jira.flavour == JiraFlavour::Cloud && jira.email.is_none() {
         return Err(AdapterError::CloudWithoutEmail);
     }
-    let (Some(token), Some(client_secret)) = (
-        jira.token.clone(),
-        settings.testmanager.client_secret.clone(),
-    ) else {
-        unreachable!("require_secrets checked both");
-    };
     let connection = JiraConnection::new(
         jira.flavour,
         jira.base_url.clone(),
         jira.browse_url.clone(),
         jira.email.clone(),
-        token,
+        secrets.jira_token,
     );
     let tracker = Arc::new(
         JiraTracker::new(
@@ -79,7 +73,7 @@ pub fn build(settings: &Settings) -> Result<Adapters, AdapterError> {
                     .unwrap_or_else(|| default_token_url(&tm.base_url)),
                 base_url: tm.base_url.clone(),
                 client_id: tm.client_id.clone(),
-                client_secret,
+                client_secret: secrets.testmanager_client_secret,
                 scope: tm.scope.clone(),
             },
             Upstream::testmanager(&settings.outbound),

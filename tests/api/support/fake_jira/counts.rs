@@ -9,7 +9,7 @@
 //! does not know is a 400 with Jira's error body, like a JQL syntax error.
 //! Failures are 500s with an HTML page, as gateways send.
 
-use crate::helpers::FakeJira;
+use super::FakeJira;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,0 +1,41 @@
+//! Why the service could not start.
+
+use crate::ledger::LedgerError;
+use crate::servable::NotServable;
+
+/// Why the service could not start. Each message says what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The configuration is incomplete.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The mapping files cannot be served as they are.
+    #[error("mapping files are invalid:\n{}", list(.0))]
+    Mappings(Vec<NotServable>),
+    /// A claim could be taken over while its create call is still running.
+    #[error("defects.claim_stale_after_secs must be longer than jira.timeout_ms plus outbound.total_budget_ms, or a slow create could be taken over and duplicated")]
+    StaleBeforeTimeout,
+    /// The outbound adapters could not be built.
+    #[error(transparent)]
+    Adapters(#[from] super::adapters::AdapterError),
+    /// The ledger could not be opened.
+    #[error("cannot open the ledger at store.url: {0}")]
+    Ledger(#[from] LedgerError),
+    /// The listener (or a signal handler) could not be set up.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// Address from `server.listen`, or the handler's name.
+        address: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn list(problems: &[NotServable]) -> String {
+    problems
+        .iter()
+        .map(|e| format!("  - {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,128 @@
+//! The composition root: settings in, a bound and running service out.
+//!
+//! This is the only place that knows every layer. It builds the adapters,
+//! checks that the mappings can be served, opens the ledger, builds the use
+//! cases, starts the background tasks and binds the listener (port 0 works,
+//! and [`Application::port`] tells the real one, which the tests use).
+//!
+//! Files:
+//! - `mod.rs` (this file): [`Application`].
+//! - `wiring.rs`: the settings, ports and mappings every part is built from.
+//! - `error.rs`: [`StartupError`].
+//! - `adapters.rs`: the Jira and Test Manager adapters with the outbound HTTP policy.
+//! - `use_cases.rs`: Create Defect and the KPIs over the wiring.
+//! - `background.rs`: readiness probes, mapping reloads, metrics upkeep, the evidence worker.
+//! - `readiness.rs`: the readiness prober behind `/readyz`.
+//! - `reload.rs`: mapping reload on SIGHUP or change.
+//! - `server.rs`: the actix-web server.
+
+pub mod adapters;
+mod background;
+mod error;
+pub mod readiness;
+pub mod reload;
+mod server;
+mod use_cases;
+mod wiring;
+
+pub use error::StartupError;
+
+use crate::config::Settings;
+use crate::evidence::worker::Signal;
+use crate::http::auth::WebhookAuth;
+use crate::http::health::{Readiness, ReadyState};
+use crate::http::hooks::HookState;
+use crate::http::metrics_route::MetricsState;
+use crate::ledger::Ledger;
+use actix_web::dev::Server;
+use actix_web::web;
+use background::Background;
+use std::sync::Arc;
+use use_cases::UseCases;
+use wiring::Wiring;
+
+/// A built, bound, not yet running service.
+pub struct Application {
+    port: u16,
+    server: Server,
+    ledger: Arc<dyn Ledger>,
+    background: Background,
+    evidence_signal: Arc<Signal>,
+}
+
+impl Application {
+    /// Builds everything `settings` describes and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let wiring = Wiring::build(settings).await?;
+        let readiness = Arc::new(Readiness::default());
+        let metrics = crate::metrics::install();
+        let evidence_signal = Arc::new(Signal::default());
+        let background = Background::start(
+            &wiring,
+            readiness.clone(),
+            metrics.clone(),
+            evidence_signal.clone(),
+        )?;
+        let use_cases = UseCases::build(&wiring, evidence_signal.clone());
+        let state = server::RouteState {
+            hooks: web::Data::new(hook_state(&wiring, use_cases)),
+            ready: web::Data::new(ReadyState {
+                readiness,
+                bound: wiring.probe_interval() * 3,
+            }),
+            metrics: web::Data::new(MetricsState {
+                handle: metrics,
+                ledger: wiring.ledger.clone(),
+            }),
+        };
+        let (server, port) = server::start(&wiring.settings.server, state)?;
+        tracing::info!(port, "tm-defect-bridge listening");
+        Ok(Self {
+            port,
+            server,
+            ledger: wiring.ledger,
+            background,
+            evidence_signal,
+        })
+    }
+
+    /// The signal the evidence worker listens to; a test may `stop()` it to
+    /// abandon an upload in progress (its row goes back to the queue). Stopped
+    /// anyway by [`Self::run_until_stopped`].
+    pub fn evidence_signal(&self) -> Arc<Signal> {
+        self.evidence_signal.clone()
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight
+    /// requests finish (within `server.shutdown_timeout_secs`), stops the
+    /// background tasks and closes the ledger.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.background.stop().await;
+        tracing::info!("server stopped; closing the ledger");
+        self.ledger.close().await;
+        result
+    }
+}
+
+fn hook_state(wiring: &Wiring, use_cases: UseCases) -> HookState {
+    let settings = &wiring.settings;
+    HookState {
+        create_defect: use_cases.create_defect,
+        kpis: use_cases.kpis,
+        auth: WebhookAuth::new(
+            settings.auth.secrets.clone(),
+            settings.auth.allow_unauthenticated,
+            settings.auth.header.clone(),
+        ),
+        body_limit: settings.server.body_limit_bytes,
+        creates: Arc::new(tokio::sync::Semaphore::new(
+            settings.server.max_concurrent_creates.max(1),
+        )),
+    }
+}

@@ -1,0 +1,61 @@
+//! The HTTP server: actix-web with the `[server]` settings, bound to the
+//! listener, serving the routes of [`crate::http`].
+
+use super::error::StartupError;
+use crate::config::ServerSettings;
+use crate::http::health::ReadyState;
+use crate::http::hooks::HookState;
+use crate::http::metrics_route::MetricsState;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::time::Duration;
+
+/// The state every route reads.
+pub struct RouteState {
+    /// Create Defect, KPIs and preview.
+    pub hooks: web::Data<HookState>,
+    /// `/readyz`.
+    pub ready: web::Data<ReadyState>,
+    /// `/metrics`.
+    pub metrics: web::Data<MetricsState>,
+}
+
+/// Binds `server.listen` and starts serving; returns the running server and the real port.
+pub fn start(settings: &ServerSettings, state: RouteState) -> Result<(Server, u16), StartupError> {
+    let bind_error = |source| StartupError::Bind {
+        address: settings.listen.clone(),
+        source,
+    };
+    let listener = TcpListener::bind(&settings.listen).map_err(bind_error)?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    let RouteState {
+        hooks,
+        ready,
+        metrics,
+    } = state;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(actix_web::middleware::from_fn(crate::http::observe::record))
+            .wrap(tracing_actix_web::TracingLogger::<
+                crate::http::request_span::RedactedRootSpan,
+            >::new())
+            .app_data(hooks.clone())
+            .app_data(ready.clone())
+            .app_data(metrics.clone())
+            .configure(crate::http::configure)
+            .default_service(web::to(crate::http::unmatched::default_service))
+    })
+    .client_request_timeout(Duration::from_millis(settings.client_request_timeout_ms))
+    .client_disconnect_timeout(Duration::from_millis(settings.client_disconnect_timeout_ms))
+    .keep_alive(match settings.keep_alive_secs {
+        0 => actix_web::http::KeepAlive::Disabled,
+        secs => actix_web::http::KeepAlive::Timeout(Duration::from_secs(secs)),
+    })
+    .shutdown_timeout(settings.shutdown_timeout_secs);
+    if let Some(workers) = settings.workers {
+        server = server.workers(workers);
+    }
+    let server = server.listen(listener).map_err(bind_error)?.run();
+    Ok((server, port))
+}

@@ -1,0 +1,64 @@
+//! The wiring every part of the service is built from: the settings, the
+//! ports and the mappings in force.
+
+use super::adapters;
+use super::error::StartupError;
+use crate::config::Settings;
+use crate::ledger::{self, Ledger};
+use crate::mapping::ProjectsHandle;
+use crate::servable;
+use crate::testmanager::TestManager;
+use crate::tracker::DefectTracker;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every part of the service is built from: the settings, the ports
+/// and the mappings in force.
+pub struct Wiring {
+    /// The whole configuration.
+    pub settings: Settings,
+    /// The ledger.
+    pub ledger: Arc<dyn Ledger>,
+    /// Jira.
+    pub tracker: Arc<dyn DefectTracker>,
+    /// Test Manager.
+    pub testmanager: Arc<dyn TestManager>,
+    /// The mappings in force (replaced by reloads).
+    pub projects: ProjectsHandle,
+}
+
+impl Wiring {
+    /// How often the readiness probes run (at least every second).
+    pub fn probe_interval(&self) -> Duration {
+        Duration::from_secs(self.settings.server.probe_interval_secs.max(1))
+    }
+
+    /// Builds the adapters, checks that the mappings can be served and opens the ledger.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let adapters = adapters::build(&settings)?;
+        let projects = servable::load(&settings.mappings.dir, &settings.auth)
+            .map_err(StartupError::Mappings)?;
+        if projects.is_empty() {
+            tracing::warn!(dir = %settings.mappings.dir.display(), "no mapping files found: every webhook call will answer 404");
+        }
+        // A create may be retried (429) within the outbound budget, each attempt up to the timeout.
+        let longest_create = Duration::from_millis(settings.jira.timeout_ms)
+            + Duration::from_millis(settings.outbound.total_budget_ms);
+        if settings.defects.claim_stale_after() <= longest_create {
+            return Err(StartupError::StaleBeforeTimeout);
+        }
+        if settings.jira.verify_on_start {
+            servable::verify_for_serving(adapters.tracker.as_ref(), &projects)
+                .await
+                .map_err(StartupError::Mappings)?;
+        }
+        let ledger = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
+        Ok(Wiring {
+            ledger,
+            tracker: adapters.tracker,
+            testmanager: adapters.testmanager,
+            projects: ProjectsHandle::new(projects),
+            settings,
+        })
+    }
+}

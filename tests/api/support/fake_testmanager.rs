@@ -1,0 +1,210 @@
+//! Fake Test Manager: the OAuth token endpoint and the v2 REST endpoints the bridge
+//! reads, serving results a test seeds.
+
+use super::{PROJECT_ID, TM_PREFIX};
+use serde_json::{json, Value};
+use url::Url;
+use uuid::Uuid;
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+/// A Test Manager result the fake knows.
+#[derive(Clone)]
+pub struct SeededResult {
+    pub execution_id: Uuid,
+    pub test_case_id: Uuid,
+    pub variation_id: Option<String>,
+    pub log_id: Uuid,
+}
+
+impl SeededResult {
+    /// A result with fresh ids (seed it with [`FakeTestManager::seed`]).
+    pub fn new(variation: Option<&str>) -> Self {
+        Self {
+            execution_id: Uuid::new_v4(),
+            test_case_id: Uuid::new_v4(),
+            variation_id: variation.map(Into::into),
+            log_id: Uuid::new_v4(),
+        }
+    }
+
+    /// The Create Defect request Test Manager sends for this result.
+    pub fn body(&self) -> Value {
+        json!({
+            "testExecutionId": self.execution_id,
+            "testCaseId": self.test_case_id,
+            "variationId": self.variation_id,
+            "linkToTestCaseLog": format!("https://tm.example.com/SHOP/testcaselog/{}", self.log_id),
+        })
+    }
+}
+
+/// Fake Test Manager: OAuth token endpoint plus the v2 REST endpoints.
+pub struct FakeTestManager {
+    pub server: MockServer,
+}
+
+impl FakeTestManager {
+    /// A fake that grants tokens and knows no results yet.
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/org/identity_/connect/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": "tm-access-token", "expires_in": 3600, "token_type": "Bearer"
+            })))
+            .mount(&server)
+            .await;
+        Self { server }
+    }
+
+    /// Where the bridge finds Test Manager's API.
+    pub fn base_url(&self) -> Url {
+        Url::parse(&format!("{}{TM_PREFIX}", self.server.uri())).unwrap()
+    }
+
+    /// The path of `suffix` under the project's v2 API, e.g. `testcases/{id}`.
+    pub fn api(suffix: &str) -> String {
+        format!("{TM_PREFIX}/api/v2/{PROJECT_ID}/{suffix}")
+    }
+
+    /// Seeds a result whose latest run has `result` ("Failed" or "Passed").
+    pub async fn seed(&self, seeded: &SeededResult, result: &str) {
+        self.seed_with(
+            seeded,
+            result,
+            "Checkout with an expired card",
+            "Expected 'Card declined' but found 'Thank you'",
+        )
+        .await;
+    }
+
+    /// Seeds a result whose test case is called `name` and whose failed assertion says `message`.
+    pub async fn seed_with(&self, seeded: &SeededResult, result: &str, name: &str, message: &str) {
+        let log = json!({
+            "id": seeded.log_id, "testCaseId": seeded.test_case_id, "testExecutionId": seeded.execution_id,
+            "variationId": seeded.variation_id, "result": result, "hasError": false,
+            "executionStart": "2026-11-27T02:00:00Z", "executionEnd": "2026-11-27T02:01:00Z",
+            "robotName": "robot-7", "hostMachineName": "WIN-TEST-01", "executedBy": "robot@example.com",
+            "testCase": {"objKey": "SHOP:42", "name": "Checkout with an expired card"}
+        });
+        let paged = |only_failed: bool| {
+            let data = if only_failed && result != "Failed" {
+                vec![]
+            } else {
+                vec![log.clone()]
+            };
+            let n = data.len();
+            json!({"data": data, "paging": {"total": n, "page": 1, "pages": 1, "pageSize": 100, "returned": n}})
+        };
+        let exec_path = Self::api(&format!(
+            "testcaselogs/testexecution/{}/paged",
+            seeded.execution_id
+        ));
+        Mock::given(method("GET"))
+            .and(path(exec_path.clone()))
+            .and(wiremock::matchers::query_param("onlyFailed", "true"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(paged(true)))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(exec_path))
+            .respond_with(ResponseTemplate::new(200).set_body_json(paged(false)))
+            .with_priority(2)
+            .mount(&self.server)
+            .await;
+        self.get(
+            &format!("testcases/{}", seeded.test_case_id),
+            json!({"id": seeded.test_case_id, "objKey": "SHOP:42", "name": name, "description": "Cards past their date are refused.", "labels": ["checkout"]}),
+        )
+        .await;
+        self.get(
+            &format!("testexecutions/{}", seeded.execution_id),
+            json!({"id": seeded.execution_id, "name": "Nightly regression", "executionType": "Automated"}),
+        )
+        .await;
+        self.get(
+            &format!("testcaselogs/{}/assertions", seeded.log_id),
+            json!([
+                {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": message, "payload": "expected=Card declined", "hasScreenshot": true, "succeeded": false, "screenshotFileName": "assert-1.png", "screenshotFileSize": 1234},
+                {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": "Page loaded", "hasScreenshot": false, "succeeded": true}
+            ]),
+        )
+        .await;
+        self.get(
+            &format!("testcaselogs/{}/assertions/markdown", seeded.log_id),
+            json!("| Assertion | Result |\n|---|---|\n| Card declined | Failed |"),
+        )
+        .await;
+        self.get(
+            &format!("testcaselogs/{}/robotlogs/info", seeded.log_id),
+            json!({"errors": 1, "warnings": 0}),
+        )
+        .await;
+    }
+
+    /// Serves evidence of `seeded`'s log: every failed assertion's screenshot, the robot log
+    /// and the listed attachments `(id, file name, bytes)`.
+    pub async fn seed_evidence(
+        &self,
+        seeded: &SeededResult,
+        screenshot: &[u8],
+        robot_log: &[u8],
+        attachments: &[(&str, &str, Vec<u8>)],
+    ) {
+        Mock::given(method("GET"))
+            .and(path_regex(format!(
+                "^{}$",
+                Self::api(&format!(
+                    "testcaselogartifacts/{}/assertions/[^/]+/downloadscreenshot",
+                    seeded.log_id
+                ))
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(screenshot.to_vec(), "image/png"))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path(Self::api(&format!(
+                "testcaselogs/{}/logs",
+                seeded.log_id
+            ))))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(
+                robot_log.to_vec(),
+                if robot_log.starts_with(b"[") || robot_log.starts_with(b"{") {
+                    "application/json; charset=utf-8"
+                } else {
+                    "text/plain"
+                },
+            ))
+            .mount(&self.server)
+            .await;
+        let listed: Vec<Value> = attachments
+            .iter()
+            .map(|(id, name, bytes)| json!({"id": id, "fileName": name, "size": bytes.len()}))
+            .collect();
+        self.get(
+            &format!("attachments/testCaseLog/{}/all", seeded.log_id),
+            json!(listed),
+        )
+        .await;
+        for (id, _, bytes) in attachments {
+            Mock::given(method("GET"))
+                .and(path(Self::api(&format!("attachments/{id}/download"))))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .set_body_raw(bytes.clone(), "application/octet-stream"),
+                )
+                .mount(&self.server)
+                .await;
+        }
+    }
+
+    async fn get(&self, suffix: &str, body: Value) {
+        Mock::given(method("GET"))
+            .and(path(Self::api(suffix)))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&self.server)
+            .await;
+    }
+}

@@ -1,0 +1,40 @@
+//! What the integration tests stand on: the bridge spawned on port 0 ([`spawn_app`]) and
+//! fakes of Test Manager and Jira that behave like the real services as REFERENCE.md
+//! describes them (status codes, error bodies, paging), recording what they received.
+//!
+//! - [`app`] — `spawn_app(AppOptions)`, the settings it starts the bridge with, ledgers.
+//! - [`fake_testmanager`] — seeded results, their failure details and evidence.
+//! - [`fake_jira`] — issues, comments, uploads, transitions, search, counts, create metadata.
+//! - [`multipart`] — reads the `multipart/form-data` bodies the bridge uploads.
+//! - [`schema`] — checks bodies against Atlassian's Jira Cloud OpenAPI document.
+//! - [`proxy`] — a TCP proxy that can be killed and restarted on the same address.
+
+pub mod app;
+pub mod base64;
+pub mod fake_jira;
+pub mod fake_testmanager;
+pub mod multipart;
+pub mod proxy;
+pub mod schema;
+
+pub use app::*;
+pub use base64::base64;
+pub use fake_jira::*;
+pub use fake_testmanager::*;
+pub use multipart::*;
+pub use proxy::*;
+pub use schema::*;
+
+/// The Test Manager project the SHOP mapping serves.
+pub const PROJECT_ID: &str = "6c1f0b4e-3f7a-4b8e-9a51-2f0c8d7e1a42";
+/// The webhook secret of route `shop`.
+pub const SECRET: &str = "hook-secret-1234";
+/// The Jira API token the bridge signs in with (and the fake Jira accepts).
+pub const JIRA_TOKEN: &str = "jira-token-abcdef";
+/// The Test Manager client secret.
+pub const TM_SECRET: &str = "tm-client-secret-xyz";
+/// Where Test Manager's API lives under the fake's address.
+pub const TM_PREFIX: &str = "/org/tenant/testmanager_";
+
+/// The SHOP project's mapping (`tests/fixtures/shop.toml`), route `shop`.
+pub const MAPPING: &str = include_str!("../../fixtures/shop.toml");
