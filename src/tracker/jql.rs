@@ -50,15 +50,19 @@ pub fn changed_since(project_key: &str, label: &str, minutes: u64) -> String {
 }
 
 /// How far back [`changed_since`] must look to cover everything since
-/// `watermark`: whole minutes rounded up, plus `overlap_minutes` (Jira's minute
-/// precision, clock skew, search lag). A watermark in the future counts as now.
+/// `watermark`, in whole minutes rounded up, plus `overlap` rounded up to whole
+/// minutes (Jira's minute precision, clock skew, search lag). A watermark in
+/// the future counts as now.
 pub fn lookback_minutes(
     now: chrono::DateTime<chrono::Utc>,
     watermark: chrono::DateTime<chrono::Utc>,
-    overlap_minutes: u64,
+    overlap: std::time::Duration,
 ) -> u64 {
     let elapsed_ms = u64::try_from((now - watermark).num_milliseconds()).unwrap_or(0);
-    elapsed_ms.div_ceil(60_000).saturating_add(overlap_minutes)
+    let overlap_ms = u64::try_from(overlap.as_millis()).unwrap_or(u64::MAX);
+    elapsed_ms
+        .div_ceil(60_000)
+        .saturating_add(overlap_ms.div_ceil(60_000))
 }
 
 /// Every bridge issue of `project_key` (the sweep's query), in a stable order:
@@ -94,12 +98,33 @@ mod tests {
     #[test]
     fn lookback_rounds_up_and_adds_the_overlap() {
         use chrono::{Duration, TimeZone, Utc};
+        let minutes = |m: u64| std::time::Duration::from_secs(60 * m);
         let now = Utc.with_ymd_and_hms(2026, 12, 6, 6, 0, 0).unwrap();
-        assert_eq!(lookback_minutes(now, now - Duration::seconds(720), 5), 17);
-        assert_eq!(lookback_minutes(now, now - Duration::seconds(721), 5), 18);
-        assert_eq!(lookback_minutes(now, now - Duration::milliseconds(1), 0), 1);
-        assert_eq!(lookback_minutes(now, now, 2), 2);
-        assert_eq!(lookback_minutes(now, now + Duration::hours(1), 2), 2);
+        assert_eq!(
+            lookback_minutes(now, now - Duration::seconds(720), minutes(5)),
+            17
+        );
+        assert_eq!(
+            lookback_minutes(now, now - Duration::seconds(721), minutes(5)),
+            18
+        );
+        assert_eq!(
+            lookback_minutes(
+                now,
+                now - Duration::seconds(720),
+                std::time::Duration::from_secs(90)
+            ),
+            14
+        );
+        assert_eq!(
+            lookback_minutes(now, now - Duration::milliseconds(1), minutes(0)),
+            1
+        );
+        assert_eq!(lookback_minutes(now, now, minutes(2)), 2);
+        assert_eq!(
+            lookback_minutes(now, now + Duration::hours(1), minutes(2)),
+            2
+        );
     }
 
     #[test]
