@@ -401,6 +401,16 @@ pub struct TestManagerSettings {
     /// Scopes requested with the token.
     #[serde(default = "defaults::tm_scope")]
     pub scope: String,
+    /// Path of one defect under `base_url`, for write-back; `{projectId}` and
+    /// `{defectId}` are replaced.
+    #[serde(default = "defaults::defect_path")]
+    pub defect_path: String,
+    /// Field of the defect update body that carries the status.
+    #[serde(default = "defaults::defect_status_field")]
+    pub defect_status_field: String,
+    /// Field of the defect update body that carries the priority.
+    #[serde(default = "defaults::defect_priority_field")]
+    pub defect_priority_field: String,
     /// Connect timeout in milliseconds.
     #[serde(default = "defaults::connect_timeout_ms")]
     pub connect_timeout_ms: u64,
@@ -558,7 +568,18 @@ mod defaults {
         true
     }
     pub fn tm_scope() -> String {
-        "TM.Projects.Read TM.TestCases.Read TM.TestExecutions.Read TM.Attachments.Read".into()
+        "TM.Projects.Read TM.TestCases.Read TM.TestExecutions.Read TM.Attachments.Read \
+         TM.Defects.Read TM.Defects.Write"
+            .into()
+    }
+    pub fn defect_path() -> String {
+        "api/v2/{projectId}/defects/{defectId}".into()
+    }
+    pub fn defect_status_field() -> String {
+        "status".into()
+    }
+    pub fn defect_priority_field() -> String {
+        "priority".into()
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::config::{ConfigError, JiraFlavour, Settings};
 use crate::outbound::Upstream;
-use crate::testmanager::{default_token_url, TestManagerClient, TestManagerConnection};
+use crate::testmanager::{default_token_url, DefectApi, TestManagerClient, TestManagerConnection};
 use crate::tracker::jira::{JiraConnection, JiraTracker};
 use crate::tracker::TrackerError;
 use std::sync::Arc;
@@ -63,24 +63,36 @@ pub fn build(settings: &Settings) -> Result<Adapters, AdapterError> {
         .with_outbound(Upstream::jira(&settings.outbound)),
     );
     let tm = &settings.testmanager;
-    let testmanager = Arc::new(TestManagerClient::with_outbound(
-        outbound_client(tm.connect_timeout_ms, tm.timeout_ms)?,
-        TestManagerConnection {
-            token_url: tm
-                .token_url
-                .clone()
-                .unwrap_or_else(|| default_token_url(&tm.base_url)),
-            base_url: tm.base_url.clone(),
-            client_id: tm.client_id.clone(),
-            client_secret: secrets.testmanager_client_secret,
-            scope: tm.scope.clone(),
-        },
-        Upstream::testmanager(&settings.outbound),
-    ));
+    let testmanager = Arc::new(
+        TestManagerClient::with_outbound(
+            outbound_client(tm.connect_timeout_ms, tm.timeout_ms)?,
+            TestManagerConnection {
+                token_url: tm
+                    .token_url
+                    .clone()
+                    .unwrap_or_else(|| default_token_url(&tm.base_url)),
+                base_url: tm.base_url.clone(),
+                client_id: tm.client_id.clone(),
+                client_secret: secrets.testmanager_client_secret,
+                scope: tm.scope.clone(),
+            },
+            Upstream::testmanager(&settings.outbound),
+        )
+        .with_defect_api(defect_api(tm)),
+    );
     Ok(Adapters {
         tracker,
         testmanager,
     })
+}
+
+/// Where write-back finds Test Manager's defects, from `[testmanager]`.
+pub fn defect_api(tm: &crate::config::TestManagerSettings) -> DefectApi {
+    DefectApi {
+        path: tm.defect_path.clone(),
+        status_field: tm.defect_status_field.clone(),
+        priority_field: tm.defect_priority_field.clone(),
+    }
 }
 
 /// The outbound HTTP policy: separate connect and total timeouts, no redirects.
@@ -95,4 +107,23 @@ pub fn outbound_client(
         .user_agent(concat!("tm-defect-bridge/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| AdapterError::HttpClient(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_and_documented_defect_defaults_are_the_clients_defaults() {
+        let settings: crate::config::TestManagerSettings =
+            toml::from_str("base_url = \"https://tm.local/\"\nclient_id = \"app\"").unwrap();
+        assert_eq!(defect_api(&settings), DefectApi::default());
+        let example =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bridge.example.toml");
+        let example: Settings = toml::from_str(&std::fs::read_to_string(example).unwrap()).unwrap();
+        assert_eq!(defect_api(&example.testmanager), DefectApi::default());
+        assert_eq!(example.testmanager.scope, settings.scope);
+        assert!(settings.scope.split(' ').any(|s| s == "TM.Defects.Write"));
+        assert!(settings.scope.split(' ').any(|s| s == "TM.Defects.Read"));
+    }
 }

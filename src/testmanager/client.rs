@@ -16,6 +16,7 @@ use url::Url;
 use uuid::Uuid;
 
 use super::connection::{endpoint, redact_url, TestManagerConnection};
+use super::defect::{defect_id, DefectApi, DefectUpdate, TmDefect};
 use super::error::{body_detail, TestManagerError};
 use super::model::{
     Assertion, FailureDetails, Paged, Project, TestCase, TestCaseLog, TestExecution,
@@ -90,6 +91,15 @@ const GET_PROJECT_BY_PREFIX: Call = Call {
     scope: "TM.Projects.Read",
 };
 
+const GET_DEFECT: Call = Call {
+    name: "GET defect",
+    scope: "TM.Defects.Read",
+};
+const PATCH_DEFECT: Call = Call {
+    name: "PATCH defect",
+    scope: "TM.Defects.Write",
+};
+
 /// Talks to one Test Manager instance over HTTP.
 ///
 /// Timeouts, proxies and TLS roots come from the `reqwest::Client` the caller
@@ -100,6 +110,7 @@ pub struct TestManagerClient {
     connection: Arc<TestManagerConnection>,
     tokens: TokenCache,
     outbound: Arc<Upstream>,
+    defects: DefectApi,
 }
 
 impl fmt::Debug for TestManagerClient {
@@ -141,7 +152,14 @@ impl TestManagerClient {
             http,
             connection,
             outbound,
+            defects: DefectApi::default(),
         }
+    }
+
+    /// Reads and updates defects where `defects` says (default: [`DefectApi::default`]).
+    pub fn with_defect_api(mut self, defects: DefectApi) -> Self {
+        self.defects = defects;
+        self
     }
 
     /// The connection this client uses.
@@ -157,15 +175,29 @@ impl TestManagerClient {
         endpoint(&self.connection.base_url, &all)
     }
 
-    /// GETs `url` with the bearer token; renews the token and retries once on
-    /// a 401. `Ok(None)` on 404 so each caller decides what absence means;
-    /// other non-2xx statuses become errors. 429, 5xx, timeouts and dropped
-    /// connections are retried under the outbound policy (GETs are safe to repeat).
+    /// GETs `url`; see [`Self::send`].
     async fn get(
         &self,
         call: Call,
         url: Url,
         accept: &'static str,
+    ) -> Result<Option<Vec<u8>>, TestManagerError> {
+        self.send(call, reqwest::Method::GET, url, accept, None)
+            .await
+    }
+
+    /// Sends `method` to `url` (with `body` as JSON, if any) with the bearer
+    /// token; renews the token and retries once on a 401. `Ok(None)` on 404 so
+    /// each caller decides what absence means; other non-2xx statuses become
+    /// errors. 429, 5xx, timeouts and dropped connections are retried under the
+    /// outbound policy: only idempotent requests (GETs, absolute updates) come here.
+    async fn send(
+        &self,
+        call: Call,
+        method: reqwest::Method,
+        url: Url,
+        accept: &'static str,
+        body: Option<&serde_json::Value>,
     ) -> Result<Option<Vec<u8>>, TestManagerError> {
         let mut renewed = false;
         let mut attempts = self.outbound.start();
@@ -176,7 +208,9 @@ impl TestManagerClient {
             let answer = {
                 let _permit = self.outbound.permit().await;
                 let started = std::time::Instant::now();
-                let answer = self.attempt(call, &url, accept, &token).await;
+                let answer = self
+                    .attempt(call, &method, &url, body, accept, &token)
+                    .await;
                 let status = match &answer {
                     Ok((status, _)) => status.as_u16().to_string(),
                     Err((error, _)) => error.status_label(),
@@ -216,20 +250,26 @@ impl TestManagerClient {
         }
     }
 
-    /// One GET: the status and body, or a transient failure (transport, 429,
+    /// One request: the status and body, or a transient failure (transport, 429,
     /// 5xx) with the answer's retry hints.
     async fn attempt(
         &self,
         call: Call,
+        method: &reqwest::Method,
         url: &Url,
+        body: Option<&serde_json::Value>,
         accept: &'static str,
         token: &super::token::AccessToken,
     ) -> Result<(StatusCode, Vec<u8>), (TestManagerError, Hints)> {
-        let response = self
+        let mut request = self
             .http
-            .get(url.clone())
+            .request(method.clone(), url.clone())
             .bearer_auth(token.expose())
-            .header(ACCEPT, accept)
+            .header(ACCEPT, accept);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request
             .send()
             .await
             .map_err(|e| (TestManagerError::transport(call.name, e), Hints::default()))?;
@@ -611,6 +651,58 @@ impl TestManager for TestManagerClient {
         })
     }
 
+    async fn update_defect(
+        &self,
+        project_id: Uuid,
+        defect_id: &str,
+        update: &DefectUpdate,
+    ) -> Result<(), TestManagerError> {
+        let url = self
+            .defects
+            .url(&self.connection.base_url, project_id, defect_id)?;
+        let body = self.defects.body(update);
+        match self
+            .send(PATCH_DEFECT, reqwest::Method::PATCH, url, JSON, Some(&body))
+            .await?
+        {
+            // 200 with the defect or 204 without: the answer's body is not needed.
+            Some(_) => Ok(()),
+            None => Err(TestManagerError::DefectNotFound {
+                project_id,
+                defect_id: defect_id.to_owned(),
+            }),
+        }
+    }
+
+    async fn defect(
+        &self,
+        project_id: Uuid,
+        defect_id: &str,
+    ) -> Result<Option<TmDefect>, TestManagerError> {
+        let url = self
+            .defects
+            .url(&self.connection.base_url, project_id, defect_id)?;
+        match self.get(GET_DEFECT, url, JSON).await? {
+            Some(body) => decode(GET_DEFECT.name, &body).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn defect_id_for(
+        &self,
+        project_id: Uuid,
+        key: &ResultKey,
+    ) -> Result<Option<String>, TestManagerError> {
+        let failed = self.matching_logs(project_id, key, true).await?;
+        if let Some(id) = latest_defect_id(failed.iter().filter(|log| is_failed(log))) {
+            return Ok(Some(id));
+        }
+        // As in fetch_failure: `onlyFailed` may disagree with `result`, and a
+        // log's result may have been changed after its defect was created.
+        let all = self.matching_logs(project_id, key, false).await?;
+        Ok(latest_defect_id(all.iter()))
+    }
+
     async fn project_by_prefix(&self, prefix: &str) -> Result<Project, TestManagerError> {
         let not_found = || TestManagerError::NotFound {
             what: "project",
@@ -721,6 +813,12 @@ fn latest<'a>(logs: impl Iterator<Item = &'a TestCaseLog>) -> Option<&'a TestCas
         }
     }
     best.map(|(_, log)| log)
+}
+
+/// The defect id of the latest of `logs` that carries one (see [`defect_id`]).
+fn latest_defect_id<'a>(logs: impl Iterator<Item = &'a TestCaseLog>) -> Option<String> {
+    latest(logs.filter(|log| defect_id(log.defect_id.as_deref()).is_some()))
+        .and_then(|log| defect_id(log.defect_id.as_deref()))
 }
 
 /// Sort key of a run. `None` sorts first, so a run with a known time beats

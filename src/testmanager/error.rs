@@ -53,6 +53,19 @@ pub enum TestManagerError {
         id: String,
     },
 
+    /// Test Manager answered 404 for the defect write-back reads or updates:
+    /// it was deleted, or belongs to another project. Updating it again will not help.
+    #[error(
+        "Test Manager has no defect {defect_id} in project {project_id} (deleted, or the \
+         log's defect id is stale); nothing was written"
+    )]
+    DefectNotFound {
+        /// The project the defect was looked for in.
+        project_id: uuid::Uuid,
+        /// The defect id.
+        defect_id: String,
+    },
+
     /// The token endpoint refused the credentials, or the API refused the token
     /// even after renewing it (401 twice, or 403).
     #[error("Test Manager refused access at {endpoint}: {detail}")]

@@ -7,10 +7,12 @@
 //! - `token`: the OAuth2 client-credentials token cache;
 //! - `model`: the API's JSON shapes and [`FailureDetails`];
 //! - `client`: the calls, and how they are combined and overlapped;
+//! - `defect`: the defect record write-back updates, and where it lives;
 //! - `error`: [`TestManagerError`].
 
 mod client;
 mod connection;
+mod defect;
 mod error;
 mod model;
 mod port;
@@ -19,6 +21,10 @@ pub mod webhook;
 
 pub use client::{TestManagerClient, LOG_PAGE_SIZE};
 pub use connection::{default_token_url, TestManagerConnection};
+pub use defect::{
+    defect_id, DefectApi, DefectUpdate, TmDefect, DEFAULT_DEFECT_PATH, DEFAULT_PRIORITY_FIELD,
+    DEFAULT_STATUS_FIELD,
+};
 pub use error::TestManagerError;
 pub use model::{
     Assertion, FailureDetails, LogTestCase, Paged, Paging, Project, TestCase, TestCaseLog,

@@ -1,6 +1,7 @@
 //! The [`TestManager`] port: what the rest of the bridge may ask of Test
 //! Manager, and the file types crossing it.
 
+use super::defect::{DefectUpdate, TmDefect};
 use super::error::TestManagerError;
 use super::model::{self, FailureDetails, Project};
 use crate::byte_stream::ByteStream;
@@ -97,6 +98,41 @@ pub trait TestManager: Send + Sync + 'static {
     ) -> Result<Option<Download>, TestManagerError> {
         Ok(None)
     }
+
+    /// Writes `update` to defect `defect_id` of project `project_id` (PATCH at
+    /// the configured [`super::DefectApi`] path; fields `update` leaves `None` are not sent).
+    /// Idempotent (absolute values), so 429, 5xx and timeouts are retried under
+    /// the outbound policy.
+    ///
+    /// # Errors
+    /// [`TestManagerError::DefectNotFound`] on 404; [`TestManagerError::Auth`]
+    /// on 401/403, naming scope `TM.Defects.Write`; [`TestManagerError::Config`]
+    /// for an unusable path template; the transport and upstream variants otherwise.
+    async fn update_defect(
+        &self,
+        project_id: Uuid,
+        defect_id: &str,
+        update: &DefectUpdate,
+    ) -> Result<(), TestManagerError>;
+
+    /// Reads defect `defect_id` (GET at the same path as [`Self::update_defect`]);
+    /// `Ok(None)` on 404. Proves the External Application may read defects.
+    async fn defect(
+        &self,
+        project_id: Uuid,
+        defect_id: &str,
+    ) -> Result<Option<TmDefect>, TestManagerError>;
+
+    /// The Test Manager defect on the result's test case log, found again the
+    /// way [`Self::fetch_failure`] finds the log: the latest failed run of the
+    /// key's test case and variation that carries a defect, else the latest run
+    /// of any result that does. `Ok(None)` when no log of the result has one
+    /// (ids normalised by [`super::defect_id`]).
+    async fn defect_id_for(
+        &self,
+        project_id: Uuid,
+        key: &ResultKey,
+    ) -> Result<Option<String>, TestManagerError>;
 
     /// The files attached to test case log `log_id` (none on 404).
     async fn log_attachments(

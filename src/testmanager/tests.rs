@@ -17,6 +17,8 @@ use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+mod defect_writes;
+
 const CLIENT_ID: &str = "bridge-app";
 const SECRET: &str = "very-secret-Value-123";
 const SCOPE: &str = "TM.Projects.Read TM.TestCases.Read TM.TestExecutions.Read";

@@ -7,6 +7,9 @@
 
 pub mod jira;
 pub mod jql;
+pub mod state;
+
+pub use state::{IssueId, IssueState, KeyPage, PageCursor, StatePage, StatusCategory};
 
 use crate::byte_stream::ByteStream;
 use crate::mapping::{CountMode, IssueDraft};
@@ -276,6 +279,31 @@ pub trait DefectTracker: Send + Sync + 'static {
     async fn attachments(&self, _issue_key: &str) -> Result<Vec<AttachedFile>, TrackerError> {
         Ok(Vec::new())
     }
+
+    /// The issue's current status, priority, resolution, labels and `updated` time;
+    /// `Ok(None)` when the issue is gone: deleted, or no longer visible to the bridge.
+    async fn issue_state(&self, issue_key: &str) -> Result<Option<IssueState>, TrackerError>;
+
+    /// One page of the issues `jql` selects, with their states, in the query's order.
+    /// `cursor` is `None` for the first page, then the previous page's `next`.
+    /// `page_size` is clamped to what the tracker serves per page (Jira Cloud: 100,
+    /// Data Center: 1000); the tracker may answer fewer. `jql` must be bounded.
+    async fn search_states(
+        &self,
+        jql: &str,
+        cursor: Option<PageCursor>,
+        page_size: u32,
+    ) -> Result<StatePage, TrackerError>;
+
+    /// Like [`Self::search_states`], but ids (and keys where the tracker sends them)
+    /// only, so pages are larger (Jira Cloud: up to 5000, Data Center: 1000): for
+    /// listing every bridge issue cheaply.
+    async fn search_keys(
+        &self,
+        jql: &str,
+        cursor: Option<PageCursor>,
+        page_size: u32,
+    ) -> Result<KeyPage, TrackerError>;
 
     /// Whether a comment on the issue contains `marker` (every page of comments is read).
     /// Lets a step whose comment may have been posted before its worker died look first.

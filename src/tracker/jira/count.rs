@@ -9,6 +9,7 @@
 
 use super::call::{send_json, Effect};
 use super::connection::JiraConnection;
+use super::search_page::{cloud_body, data_center_body as page_body, CloudPage, CLOUD_ID_PAGE_MAX};
 use crate::config::JiraFlavour;
 use crate::mapping::CountMode;
 use crate::outbound::Upstream;
@@ -17,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Issues per page when counting exactly: Cloud's maximum when only ids are asked for.
-pub const EXACT_PAGE_SIZE: u32 = 5000;
+pub const EXACT_PAGE_SIZE: u32 = CLOUD_ID_PAGE_MAX;
 
 /// Pages an exact count may take (250 million issues) before it is judged
 /// runaway paging rather than a count.
@@ -56,7 +57,7 @@ pub async fn count(
 
 /// `POST /rest/api/2/search` body asking for the total only.
 pub fn data_center_body(jql: &str) -> Value {
-    json!({"jql": jql, "startAt": 0, "maxResults": 0, "fields": []})
+    page_body(jql, &[], 0, 0)
 }
 
 /// `POST /rest/api/3/search/approximate-count` body (`JQLCountRequestBean`).
@@ -66,11 +67,7 @@ pub fn approximate_body(jql: &str) -> Value {
 
 /// `POST /rest/api/3/search/jql` body for one page of ids (`SearchAndReconcileRequestBean`).
 pub fn exact_page_body(jql: &str, next_page_token: Option<&str>) -> Value {
-    let mut body = json!({"jql": jql, "fields": ["id"], "maxResults": EXACT_PAGE_SIZE});
-    if let Some(token) = next_page_token {
-        body["nextPageToken"] = json!(token);
-    }
-    body
+    cloud_body(jql, &["id"], EXACT_PAGE_SIZE, next_page_token)
 }
 
 async fn data_center_total(tracker: &CountClient<'_>, jql: &str) -> Result<u64, TrackerError> {
@@ -108,15 +105,8 @@ async fn cloud_approximate(tracker: &CountClient<'_>, jql: &str) -> Result<u64, 
 }
 
 async fn cloud_exact(tracker: &CountClient<'_>, jql: &str) -> Result<u64, TrackerError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Page {
-        // Only the length matters; the ids themselves are not kept.
-        #[serde(default)]
-        issues: Vec<serde::de::IgnoredAny>,
-        next_page_token: Option<String>,
-        is_last: Option<bool>,
-    }
+    // Only the length of a page matters; the ids themselves are not kept.
+    type Page = CloudPage<serde::de::IgnoredAny>;
     const CALL: &str = "count issues exactly";
     let mut total = 0u64;
     let mut token: Option<String> = None;
@@ -131,17 +121,9 @@ async fn cloud_exact(tracker: &CountClient<'_>, jql: &str) -> Result<u64, Tracke
         )
         .await?;
         total += page.issues.len() as u64;
-        match page.next_page_token {
-            Some(next) if page.is_last != Some(true) => {
-                if token.as_deref() == Some(next.as_str()) {
-                    return Err(TrackerError::Decode {
-                        call: CALL,
-                        detail: "Jira returned the same page token twice".into(),
-                    });
-                }
-                token = Some(next);
-            }
-            _ => return Ok(total),
+        match page.next_token(token.as_deref(), CALL)? {
+            Some(next) => token = Some(next),
+            None => return Ok(total),
         }
     }
     Err(TrackerError::Decode {

@@ -17,8 +17,12 @@ pub mod connection;
 pub mod count;
 pub mod fields;
 pub mod issue;
+pub mod issue_state;
 pub mod markdown;
 pub mod metadata;
+pub mod search_page;
+#[cfg(test)]
+mod state_tests;
 
 #[cfg(test)]
 mod hostile_input;
@@ -114,6 +118,11 @@ impl JiraTracker {
 
     fn request(&self, method: reqwest::Method, segments: &[&str]) -> reqwest::RequestBuilder {
         self.connection.request(&self.http, method, segments)
+    }
+
+    /// The write-back reads, over this tracker's connection and policy.
+    fn state_reads(&self) -> issue_state::StateReads<'_> {
+        issue_state::StateReads::new(&self.outbound, &self.connection, &self.http)
     }
 }
 
@@ -541,5 +550,32 @@ impl DefectTracker for JiraTracker {
 
     fn search_url(&self, jql: &str) -> String {
         self.connection.search_url(jql)
+    }
+
+    async fn issue_state(
+        &self,
+        issue_key: &str,
+    ) -> Result<Option<crate::tracker::IssueState>, TrackerError> {
+        self.state_reads().issue_state(issue_key).await
+    }
+
+    async fn search_states(
+        &self,
+        jql: &str,
+        cursor: Option<crate::tracker::PageCursor>,
+        page_size: u32,
+    ) -> Result<crate::tracker::StatePage, TrackerError> {
+        self.state_reads()
+            .search_states(jql, cursor, page_size)
+            .await
+    }
+
+    async fn search_keys(
+        &self,
+        jql: &str,
+        cursor: Option<crate::tracker::PageCursor>,
+        page_size: u32,
+    ) -> Result<crate::tracker::KeyPage, TrackerError> {
+        self.state_reads().search_keys(jql, cursor, page_size).await
     }
 }
