@@ -60,6 +60,7 @@ mod store;
 mod stored_text;
 #[cfg(test)]
 mod tests;
+mod writeback;
 
 use std::sync::Arc;
 
@@ -68,6 +69,7 @@ use crate::result_key::ResultKey;
 pub use error::LedgerError;
 pub use evidence::{EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, NewEvidence};
 pub use results::{ClaimOutcome, EntryState, IssueRecord, Ledger, LedgerEntry};
+pub use writeback::{WritebackJob, WritebackLedger, WritebackTarget, WrittenState};
 
 /// Both ports of one opened store. They share its pool: closing either closes both.
 #[derive(Clone)]
