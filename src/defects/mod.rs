@@ -10,6 +10,7 @@
 pub mod assemble;
 pub mod error;
 pub mod inflight;
+mod job;
 mod record;
 mod repeat;
 
@@ -200,7 +201,7 @@ impl CreateDefect {
         let details = details?;
         let (failure, draft) = assemble::draft(&mapping, &key, &details, link.as_deref())?;
         let link = failure.link.clone();
-        let job = record::Job {
+        let job = job::Job {
             key: &key,
             owner: format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple()),
             link: link.as_deref(),
@@ -347,7 +348,7 @@ impl CreateDefect {
             .backfill(mapping.clone(), entry.key.clone(), issue.issue_key.clone());
         let (fresh, ()) = tokio::join!(self.tracker.issue(&issue.issue_key), link_back);
         let issue = match fresh {
-            Ok(fresh) => record::refreshed(issue, fresh),
+            Ok(fresh) => job::refreshed(issue, fresh),
             Err(e) => {
                 tracing::debug!(issue = %issue.issue_key, error = %e, "could not refresh the issue's status; answering from the ledger");
                 issue

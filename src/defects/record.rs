@@ -1,18 +1,10 @@
 //! Recording the issue that holds a failure, and linking it back to Test Manager.
 
+use super::job::{refreshed, Job};
 use super::{CreateDefect, DefectError, DefectOutcome, Outcome};
 use crate::ledger::IssueRecord;
 use crate::result_key::ResultKey;
 use crate::tracker::{IssueRef, RemoteLink};
-
-/// One Create Defect in progress: the result, the ledger claim's owner, the link back.
-pub(super) struct Job<'a> {
-    pub key: &'a ResultKey,
-    pub owner: String,
-    pub link: Option<&'a str>,
-    /// The failure's evidence, enqueued once the issue is recorded.
-    pub evidence: crate::evidence::Plan,
-}
 
 impl CreateDefect {
     /// Records `issue` for the job's result, links back, refreshes status and answers.
@@ -75,14 +67,4 @@ impl CreateDefect {
             }
         }
     }
-}
-
-/// The record with Jira's current status, priority and summary where Jira gave them.
-pub(super) fn refreshed(mut record: IssueRecord, fresh: IssueRef) -> IssueRecord {
-    record.status = fresh.status.or(record.status);
-    record.priority = fresh.priority.or(record.priority);
-    if let Some(summary) = fresh.summary {
-        record.summary = summary;
-    }
-    record
 }

@@ -6,7 +6,7 @@
 //! label is added to the issue before the comment, so a crash after the
 //! comment is adopted by label instead of commenting twice.
 
-use super::record::Job;
+use super::job::Job;
 use super::{CreateDefect, DefectError, DefectOutcome, Outcome};
 use crate::mapping::project::RepeatPolicy;
 use crate::mapping::{Failure, IssueDraft, ProjectMapping};
