@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! tm-defect-bridge: UiPath Test Manager's WebHooks connection, answered from Jira.
 //!
 //! Test Manager calls the bridge when a user presses *Create Defect* on a
