@@ -14,3 +14,4 @@ mod operations;
 mod process;
 mod startup;
 mod support;
+mod writeback_fakes;

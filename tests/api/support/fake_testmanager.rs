@@ -1,8 +1,11 @@
 //! Fake Test Manager: the OAuth token endpoint and the v2 REST endpoints the bridge
-//! reads, serving results a test seeds.
+//! reads, serving results a test seeds. Defects (read and PATCHed by write-back) are
+//! kept by [`super::tm_defects`].
 
+use super::tm_defects::TmDefects;
 use super::{PROJECT_ID, TM_PREFIX};
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 use url::Url;
 use uuid::Uuid;
 use wiremock::matchers::{method, path, path_regex};
@@ -15,7 +18,12 @@ pub struct SeededResult {
     pub test_case_id: Uuid,
     pub variation_id: Option<String>,
     pub log_id: Uuid,
+    /// The log's `defectId` (`None`: `null`, no defect yet).
+    pub defect_id: Option<String>,
 }
+
+/// The `defectId` Test Manager gives a log without a defect.
+pub const NO_DEFECT: &str = "00000000-0000-0000-0000-000000000000";
 
 impl SeededResult {
     /// A result with fresh ids (seed it with [`FakeTestManager::seed`]).
@@ -25,6 +33,16 @@ impl SeededResult {
             test_case_id: Uuid::new_v4(),
             variation_id: variation.map(Into::into),
             log_id: Uuid::new_v4(),
+            defect_id: None,
+        }
+    }
+
+    /// The same result whose log names Test Manager defect `defect_id` (an id, `""` or
+    /// [`NO_DEFECT`]).
+    pub fn with_defect(self, defect_id: &str) -> Self {
+        Self {
+            defect_id: Some(defect_id.to_owned()),
+            ..self
         }
     }
 
@@ -42,6 +60,8 @@ impl SeededResult {
 /// Fake Test Manager: OAuth token endpoint plus the v2 REST endpoints.
 pub struct FakeTestManager {
     pub server: MockServer,
+    /// The defects it holds and the faults of their endpoint.
+    pub defects: Arc<Mutex<TmDefects>>,
 }
 
 impl FakeTestManager {
@@ -55,7 +75,12 @@ impl FakeTestManager {
             })))
             .mount(&server)
             .await;
-        Self { server }
+        let tm = Self {
+            server,
+            defects: Arc::default(),
+        };
+        tm.mount_defects().await;
+        tm
     }
 
     /// Where the bridge finds Test Manager's API.
@@ -86,7 +111,8 @@ impl FakeTestManager {
             "variationId": seeded.variation_id, "result": result, "hasError": false,
             "executionStart": "2026-11-27T02:00:00Z", "executionEnd": "2026-11-27T02:01:00Z",
             "robotName": "robot-7", "hostMachineName": "WIN-TEST-01", "executedBy": "robot@example.com",
-            "testCase": {"objKey": "SHOP:42", "name": "Checkout with an expired card"}
+            "testCase": {"objKey": "SHOP:42", "name": "Checkout with an expired card"},
+            "defectId": seeded.defect_id
         });
         let paged = |only_failed: bool| {
             let data = if only_failed && result != "Failed" {
@@ -113,6 +139,8 @@ impl FakeTestManager {
             .respond_with(ResponseTemplate::new(200).set_body_json(paged(false)))
             .with_priority(2)
             .mount(&self.server)
+            .await;
+        self.get(&format!("testcaselogs/{}", seeded.log_id), log.clone())
             .await;
         self.get(
             &format!("testcases/{}", seeded.test_case_id),

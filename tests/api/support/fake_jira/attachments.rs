@@ -70,6 +70,7 @@ impl FakeJira {
                     let id = 30000 + issue.attachments.len();
                     let size = file.bytes.len();
                     issue.attachments.push((name.clone(), file.bytes));
+                    issue.touch();
                     // Jira Cloud's answer: author has accountId, no name.
                     ResponseTemplate::new(200)
                         .set_body_json(json!([{

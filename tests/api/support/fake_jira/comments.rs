@@ -35,6 +35,7 @@ impl FakeJira {
                 with_issue(&known, request, |issue, request| {
                     let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
                     issue.comments.push(body["body"].clone());
+                    issue.touch();
                     if lose_answer {
                         return ResponseTemplate::new(502)
                             .set_body_raw("<html><body>Bad Gateway</body></html>", "text/html");

@@ -167,7 +167,7 @@ fn html_500() -> ResponseTemplate {
     ResponseTemplate::new(500).set_body_raw(HTML_500, "text/html")
 }
 
-fn jql_error(message: &str) -> ResponseTemplate {
+pub(super) fn jql_error(message: &str) -> ResponseTemplate {
     ResponseTemplate::new(400).set_body_json(json!({"errorMessages": [message], "errors": {}}))
 }
 
@@ -215,7 +215,7 @@ fn clause_test(clause: &str) -> Result<Test, String> {
 }
 
 /// `"…"` with `\"` and `\\` escapes → the value; anything else is not a literal.
-fn unquote(text: &str) -> Option<String> {
+pub(super) fn unquote(text: &str) -> Option<String> {
     let inner = text.strip_prefix('"')?.strip_suffix('"')?;
     let mut out = String::new();
     let mut chars = inner.chars();
@@ -234,7 +234,7 @@ fn split_and(jql: &str) -> Result<Vec<String>, String> {
 }
 
 /// Splits on `separator` outside string literals.
-fn split_top(text: &str, separator: &str) -> Result<Vec<String>, String> {
+pub(super) fn split_top(text: &str, separator: &str) -> Result<Vec<String>, String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut in_string = false;

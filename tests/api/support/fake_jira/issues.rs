@@ -1,7 +1,8 @@
 //! Issues in the fake Jira: create (stateful keys SHOP-1, SHOP-2, …, with the create
-//! faults of [`Behaviour`]), read, edit (labels and fields), and remote links.
+//! faults of [`Behaviour`]), read (only the `fields` asked for; the read faults of
+//! [`Behaviour::failing_issue_reads`]), edit (labels and fields), and remote links.
 
-use super::{issue_json, with_issue, Behaviour, FakeIssue, FakeJira, Issues};
+use super::{with_issue, Behaviour, FakeIssue, FakeJira, Issues, JiraClock};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,7 @@ struct CreateResponder {
     next: AtomicU32,
     base: String,
     api: &'static str,
+    clock: Arc<JiraClock>,
 }
 
 impl Respond for CreateResponder {
@@ -36,10 +38,12 @@ impl Respond for CreateResponder {
                     .collect()
             })
             .unwrap_or_default();
-        self.issues
-            .lock()
-            .unwrap()
-            .push(FakeIssue::new(key.clone(), labels, body));
+        self.issues.lock().unwrap().push(FakeIssue::new(
+            key.clone(),
+            labels,
+            body,
+            self.clock.clone(),
+        ));
         let mut behaviour = self.behaviour.lock().unwrap();
         if behaviour.fail_after_create > 0 {
             behaviour.fail_after_create -= 1;
@@ -69,6 +73,7 @@ impl FakeJira {
                 next: AtomicU32::new(0),
                 base: self.server.uri(),
                 api: self.api_version(),
+                clock: self.clock.clone(),
             })
             .mount(&self.server)
             .await;
@@ -80,11 +85,20 @@ impl FakeJira {
             .mount(&self.server)
             .await;
         let known = self.issues.clone();
+        let quirks = self.behaviour.clone();
         Mock::given(method("GET"))
             .and(path_regex(format!("^{rest}/issue/[A-Z]+-[0-9]+$")))
             .respond_with(move |request: &Request| {
+                if let Some(refusal) = quirks.lock().unwrap().refuse_issue_read() {
+                    return refusal;
+                }
+                let wanted: Option<Vec<String>> = request
+                    .url
+                    .query_pairs()
+                    .find(|(name, _)| name == "fields")
+                    .map(|(_, list)| list.split(',').map(|f| f.trim().to_owned()).collect());
                 with_issue(&known, request, |issue, _| {
-                    ResponseTemplate::new(200).set_body_json(issue_json(issue))
+                    ResponseTemplate::new(200).set_body_json(issue.json(wanted.as_deref()))
                 })
             })
             .mount(&self.server)
@@ -108,10 +122,31 @@ impl FakeJira {
                         }
                         issue.description_updates += 1;
                     }
+                    issue.touch();
                     ResponseTemplate::new(204)
                 })
             })
             .mount(&self.server)
             .await;
+    }
+}
+
+impl Behaviour {
+    /// The refusal of the next issue read, if one is due (counts it down).
+    fn refuse_issue_read(&mut self) -> Option<ResponseTemplate> {
+        let (status, left) = self.failing_issue_reads.as_mut()?;
+        if *left == 0 {
+            return None;
+        }
+        *left -= 1;
+        Some(match *status {
+            503 => ResponseTemplate::new(503).set_body_raw(
+                "<html><body><h1>503 Service Unavailable</h1></body></html>",
+                "text/html",
+            ),
+            429 => ResponseTemplate::new(429).insert_header("Retry-After", "1"),
+            other => ResponseTemplate::new(other)
+                .set_body_json(json!({"errorMessages": ["Internal server error"], "errors": {}})),
+        })
     }
 }

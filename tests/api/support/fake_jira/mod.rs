@@ -1,20 +1,29 @@
-//! Fake Jira of either flavour. Issues are stateful (keys SHOP-1, SHOP-2, …) and
-//! searchable by label, like the real thing. Each group of endpoints is mounted by its
-//! own file; tests change the fake's faults with [`FakeJira::behave`] and read back what
-//! it received.
+//! Fake Jira of either flavour. Issues are stateful (keys SHOP-1, SHOP-2, …; status,
+//! priority, resolution and an `updated` stamp from the fake's [`JiraClock`]) and
+//! searchable by JQL, like the real thing. Each group of endpoints is mounted by its
+//! own file; tests change issues as a Jira user would ([`workflow`]), change the fake's
+//! faults with [`FakeJira::behave`] and read back what it received.
 
 mod attachments;
+mod clock;
 mod comments;
 mod counts;
 mod createmeta;
 mod fields;
+mod issue_fields;
 mod issues;
+mod jql;
 mod myself;
+mod received;
 mod search;
 mod transitions;
+mod workflow;
 
+pub use clock::{jira_time, JiraClock};
 pub use counts::{seeded_issues, CountBehaviour};
+pub use issue_fields::ChangeItem;
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use tm_defect_bridge::config::JiraFlavour;
@@ -32,8 +41,21 @@ pub struct FakeIssue {
     pub body: Value,
     /// When it was created: Cloud's search misses it until `Behaviour::search_lag` has passed.
     pub created: std::time::Instant,
-    /// Status category `done`?
-    pub done: bool,
+    /// Status name, e.g. `To Do`.
+    pub status: String,
+    /// Status category key: `new`, `indeterminate` or `done`.
+    pub status_category: String,
+    /// Priority name.
+    pub priority: String,
+    /// Resolution name; `None` while unresolved.
+    pub resolution: Option<String>,
+    /// Last change, from the fake's clock; strictly increases with every change.
+    pub updated: DateTime<Utc>,
+    /// The field changes of the latest change (a webhook's `changelog.items`);
+    /// empty when it changed no tracked field (a comment, an upload).
+    pub last_changes: Vec<ChangeItem>,
+    /// The clock `updated` is read from.
+    pub clock: Arc<JiraClock>,
     /// Comment bodies received.
     pub comments: Vec<Value>,
     /// Field edits (`PUT issue` with `fields`) received.
@@ -44,13 +66,23 @@ pub struct FakeIssue {
 
 impl FakeIssue {
     /// An open issue just created, with no comments, edits or attachments.
-    fn new(key: String, labels: Vec<String>, body: Value) -> Self {
+    fn new(key: String, labels: Vec<String>, body: Value, clock: Arc<JiraClock>) -> Self {
+        let priority = body["fields"]["priority"]["name"]
+            .as_str()
+            .unwrap_or("Medium")
+            .to_owned();
         Self {
             key,
             labels,
             body,
             created: std::time::Instant::now(),
-            done: false,
+            status: "To Do".into(),
+            status_category: "new".into(),
+            priority,
+            resolution: None,
+            updated: clock.stamp(),
+            last_changes: Vec::new(),
+            clock,
             comments: Vec::new(),
             description_updates: 0,
             attachments: Vec::new(),
@@ -83,6 +115,10 @@ pub struct Behaviour {
     /// Most comments one page returns, whatever `maxResults` asks (Jira caps pages too);
     /// 0 means Jira's documented default of 100.
     pub comment_page_limit: usize,
+    /// The next N `GET issue/{key}` are refused with this status: 503 comes as a
+    /// proxy's HTML page, 429 with `Retry-After: 1` and no body, anything else as
+    /// Jira's JSON error body. Set with [`FakeJira::fail_issue_reads`].
+    pub failing_issue_reads: Option<(u16, u32)>,
 }
 
 /// Fake Jira of either flavour.
@@ -94,6 +130,8 @@ pub struct FakeJira {
     pub context: String,
     /// Which Jira it plays: REST API 3 and `search/jql` on Cloud, 2 and `search` on Data Center.
     pub flavour: JiraFlavour,
+    /// What `updated` stamps and relative JQL dates are read from.
+    pub clock: Arc<JiraClock>,
 }
 
 impl FakeJira {
@@ -105,6 +143,7 @@ impl FakeJira {
             behaviour: Arc::default(),
             context: context.to_owned(),
             flavour,
+            clock: Arc::default(),
         };
         jira.mount_issues().await;
         jira.mount_comments().await;
@@ -154,22 +193,22 @@ impl FakeJira {
         f(&mut self.behaviour.lock().unwrap());
     }
 
-    /// Marks an issue done (as if someone resolved it).
-    pub fn resolve(&self, key: &str) {
-        let mut issues = self.issues.lock().unwrap();
-        if let Some(issue) = issues.iter_mut().find(|i| i.key == key) {
-            issue.done = true;
-        }
-    }
-
     /// Puts an issue into Jira directly (as if an earlier, crashed attempt created it).
+    /// Keys count up from SHOP-9000 and are never reused, even after a deletion.
     pub fn seed_issue(&self, labels: Vec<String>) -> String {
         let mut issues = self.issues.lock().unwrap();
-        let key = format!("SHOP-{}", 9000 + issues.len());
+        let next = issues
+            .iter()
+            .filter_map(|i| i.key.strip_prefix("SHOP-")?.parse::<u32>().ok())
+            .filter(|n| *n >= 9000)
+            .max()
+            .map_or(9000, |n| n + 1);
+        let key = format!("SHOP-{next}");
         issues.push(FakeIssue::new(
             key.clone(),
             labels,
             json!({"fields": {"summary": "created by an attempt that crashed", "priority": {"name": "High"}}}),
+            self.clock.clone(),
         ));
         key
     }
@@ -200,29 +239,6 @@ impl FakeJira {
     pub async fn creates(&self) -> Vec<Request> {
         self.received("POST", "/issue").await
     }
-}
-
-/// An issue as Jira answers it with `fields=summary,status,priority`.
-fn issue_json(issue: &FakeIssue) -> Value {
-    let (status, category) = if issue.done {
-        ("Done", "done")
-    } else {
-        ("To Do", "new")
-    };
-    json!({
-        "id": format!("{}", 10000 + issue.key.trim_start_matches("SHOP-").parse::<u32>().unwrap_or(0)),
-        "key": issue.key,
-        "fields": {
-            "summary": issue.body["fields"]["summary"],
-            "description": issue.body["fields"]["description"],
-            "status": {"name": status, "statusCategory": {"key": category, "name": status}},
-            "priority": {"name": issue.body["fields"]["priority"]["name"].as_str().unwrap_or("Medium")},
-            "attachment": issue.attachments.iter().enumerate().map(|(i, (name, bytes))| json!({
-                "id": format!("{}", 30000 + i), "filename": name, "size": bytes.len(),
-                "author": {"accountId": "5b10", "displayName": "Bridge"}
-            })).collect::<Vec<_>>()
-        }
-    })
 }
 
 /// Finds the issue named in the path (`…/issue/{key}[/…]`) and applies `f`, or answers 404 like Jira.

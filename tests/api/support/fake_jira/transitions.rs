@@ -1,5 +1,6 @@
-//! Workflow transitions in the fake Jira: an open issue can go to Done (41), a done one
-//! can be reopened (31); anything else is Jira's 400.
+//! Workflow transitions in the fake Jira: an open issue can go to Done (41, resolution
+//! Done), a done one can be reopened (31, to To Do, resolution cleared); anything else is
+//! Jira's 400. A transition moves `updated` like any change.
 
 use super::{with_issue, FakeJira};
 use serde_json::{json, Value};
@@ -17,7 +18,7 @@ impl FakeJira {
             )))
             .respond_with(move |request: &Request| {
                 with_issue(&known, request, |issue, _| {
-                    let transitions = if issue.done {
+                    let transitions = if issue.done() {
                         json!([{"id": "31", "name": "Reopen"}])
                     } else {
                         json!([{"id": "21", "name": "In Progress"}, {"id": "41", "name": "Done"}])
@@ -34,12 +35,12 @@ impl FakeJira {
                 with_issue(&known, request, |issue, request| {
                     let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
                     match body["transition"]["id"].as_str() {
-                        Some("31") if issue.done => {
-                            issue.done = false;
+                        Some("31") if issue.done() => {
+                            issue.transition("To Do", "new", None);
                             ResponseTemplate::new(204)
                         }
-                        Some("41") if !issue.done => {
-                            issue.done = true;
+                        Some("41") if !issue.done() => {
+                            issue.transition("Done", "done", Some("Done"));
                             ResponseTemplate::new(204)
                         }
                         _ => ResponseTemplate::new(400).set_body_json(
