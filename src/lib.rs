@@ -25,7 +25,7 @@
 //! - [`mapping`] — mapping files, the `Failure` template model, rendering to a Markdown draft, plain-text rules.
 //! - [`testmanager`] — the webhook contract and the Test Manager REST client.
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter, which owns Markdown → ADF / wiki.
-//! - [`ledger`] — which result maps to which issue (SQLite or PostgreSQL).
+//! - [`ledger`] — which result maps to which issue, and the evidence and write-back queues (SQLite or PostgreSQL).
 //! - [`byte_stream`] — the `ByteStream` files travel in from Test Manager to the tracker.
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
 //! - [`outbound`] — the retry schedule and concurrency caps shared by the Jira and Test Manager adapters.

@@ -13,10 +13,8 @@ use crate::result_key::ResultKey;
 /// encoding `T`, before validation into a [`LedgerEntry`].
 #[derive(sqlx::FromRow)]
 pub(crate) struct StoredRow<T> {
-    result_key: String,
-    execution_id: String,
-    test_case_id: String,
-    variation_id: Option<String>,
+    #[sqlx(flatten)]
+    key: KeyColumns,
     project: String,
     state: String,
     owner: String,
@@ -42,17 +40,9 @@ impl<T> StoredRow<T> {
     ) -> Result<LedgerEntry, LedgerError> {
         let claimed_at = read_time(self.claimed_at, "claimed_at")?;
         let updated_at = read_time(self.updated_at, "updated_at")?;
-        let corrupt = |what: String| LedgerError::Corrupt(format!("{}: {what}", self.result_key));
-        let execution_id = Uuid::parse_str(&self.execution_id)
-            .map_err(|e| corrupt(format!("execution_id: {e}")))?;
-        let test_case_id = Uuid::parse_str(&self.test_case_id)
-            .map_err(|e| corrupt(format!("test_case_id: {e}")))?;
-        let key = ResultKey::new(execution_id, test_case_id, self.variation_id.clone());
-        // The primary key is what claims contend on; if it disagrees with the columns,
-        // lookups by key would silently miss this self.
-        if key.canonical() != self.result_key {
-            return Err(corrupt(format!("key columns give {:?}", key.canonical())));
-        }
+        let key = self.key.decode()?;
+        let corrupt =
+            |what: String| LedgerError::Corrupt(format!("{}: {what}", self.key.result_key));
         let state: EntryState = self.state.parse()?;
         let attempts = u32::try_from(self.attempts)
             .map_err(|_| corrupt(format!("attempts out of range: {}", self.attempts)))?;
@@ -85,6 +75,33 @@ impl<T> StoredRow<T> {
             remote_link_done: self.remote_link_done,
             last_error: self.last_error,
         })
+    }
+}
+
+/// The key columns of a `ledger_entries` row, as every read of entries selects them.
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyColumns {
+    pub(crate) result_key: String,
+    execution_id: String,
+    test_case_id: String,
+    variation_id: Option<String>,
+}
+
+impl KeyColumns {
+    /// Validates the columns into the result's [`ResultKey`].
+    pub(crate) fn decode(&self) -> Result<ResultKey, LedgerError> {
+        let corrupt = |what: String| LedgerError::Corrupt(format!("{}: {what}", self.result_key));
+        let execution_id = Uuid::parse_str(&self.execution_id)
+            .map_err(|e| corrupt(format!("execution_id: {e}")))?;
+        let test_case_id = Uuid::parse_str(&self.test_case_id)
+            .map_err(|e| corrupt(format!("test_case_id: {e}")))?;
+        let key = ResultKey::new(execution_id, test_case_id, self.variation_id.clone());
+        // The primary key is what claims contend on; if it disagrees with the columns,
+        // lookups by key would silently miss this row.
+        if key.canonical() != self.result_key {
+            return Err(corrupt(format!("key columns give {:?}", key.canonical())));
+        }
+        Ok(key)
     }
 }
 

@@ -1,5 +1,5 @@
-//! The shape every durable work queue in the ledger shares (the evidence queue now, the
-//! write-back queue next): a row is *leased* to one worker at a time.
+//! The shape every durable work queue in the ledger shares (the evidence queue and the
+//! write-back queue): a row is *leased* to one worker at a time.
 //!
 //! ```text
 //!   pending --claim--> <held> --settle--> (the queue's final states)
@@ -68,14 +68,17 @@ macro_rules! lease_lock {
 /// `$1` owner, `$2` now, `$3` the stale limit. Leases the first claimable row (alias `e`)
 /// that also matches `$filter` (an `AND …` condition, or `""`), in `$order`: state →
 /// `$held`, owner → `$1`, `claimed_at` → now, attempts + 1, and takeovers + 1 when the
-/// lease is taken from another owner that stopped renewing it.
+/// lease is taken from another owner that stopped renewing it; `also_set` (`"col = …, "`,
+/// optional) resets a queue's own columns on every claim.
 macro_rules! lease_claim {
-    ($dialect:ident, table: $table:literal, held: $held:literal, filter: $filter:literal,
-     order: $order:literal) => {
+    ($dialect:ident, table: $table:literal, held: $held:literal, $(also_set: $also:literal,)?
+     filter: $filter:literal, order: $order:literal) => {
         concat!(
             "UPDATE ",
             $table,
-            " SET state = '",
+            " SET ",
+            $($also,)?
+            "state = '",
             $held,
             "', owner = $1, claimed_at = $2, \
              attempts = attempts + 1, \
@@ -111,17 +114,42 @@ macro_rules! lease_renew {
     };
 }
 
-pub(crate) use {lease_claim, lease_claimable, lease_held_by, lease_lock, lease_renew};
+/// Runs the claim statement `$claim` (built by [`lease_claim!`]) on `$pool` for `$owner` at
+/// `$now`, and evaluates to the leased row, if any, read as `$raw` and converted with
+/// `TryInto`; a failure returns from the enclosing function.
+macro_rules! lease_fetch {
+    ($pool:expr, $claim:expr, $raw:ty; $owner:expr, $now:expr, $stale_after:expr) => {{
+        let row: Option<$raw> = sqlx::query_as($claim)
+            .bind($owner)
+            .bind($crate::ledger::lease::to_millis($now))
+            .bind($crate::ledger::lease::stale_before($now, $stale_after))
+            .fetch_optional($pool)
+            .await?;
+        row.map(TryInto::try_into).transpose()
+    }};
+}
+
+pub(crate) use {
+    lease_claim, lease_claimable, lease_fetch, lease_held_by, lease_lock, lease_renew,
+};
 
 /// A queue timestamp: integer Unix milliseconds, the same on both stores.
 pub(crate) fn to_millis(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-/// The `claimed_at` before which a lease counts as abandoned at `now`. A `stale_after`
-/// too large for chrono means about ten years, i.e. never in practice.
+/// The `claimed_at` before which a lease counts as abandoned at `now`.
 pub(crate) fn stale_before(now: DateTime<Utc>, stale_after: Duration) -> i64 {
-    let stale =
-        chrono::Duration::from_std(stale_after).unwrap_or_else(|_| chrono::Duration::days(3650));
-    to_millis(now - stale)
+    to_millis(now - span(stale_after))
+}
+
+/// When a lease of `length` taken at `now` runs out.
+pub(crate) fn lease_until(now: DateTime<Utc>, length: Duration) -> i64 {
+    to_millis(now + span(length))
+}
+
+/// `d` as a chrono span; one too large for chrono means about ten years, i.e. never in
+/// practice.
+fn span(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::days(3650))
 }

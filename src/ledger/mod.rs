@@ -1,11 +1,14 @@
-//! The ledger: the service's durable state, behind two ports on one store.
+//! The ledger: the service's durable state, behind three ports on one store.
 //!
 //! - [`Ledger`] (the results): which Test Manager result ([`ResultKey`]) maps to which Jira
 //!   issue, and which creations are in flight.
 //! - [`EvidenceQueue`]: the files still to put on issues, leased to one upload worker at a
 //!   time.
+//! - [`WritebackLedger`]: what keeps Test Manager's defects in step with Jira (each result's
+//!   defect and last written state, the queue of issues to write again, the Jira deliveries
+//!   seen, the reconcile pollers' watermarks).
 //!
-//! [`connect`] opens a store and hands out both ports as [`Stores`].
+//! [`connect`] opens a store and hands out its ports as [`Stores`].
 //!
 //! The results are what make "exactly one issue per failed result" hold across retries,
 //! concurrent requests and several replicas of the service: before creating an issue a
@@ -28,20 +31,23 @@
 //! - `mod.rs` (this file): [`Stores`] and [`connect`].
 //! - `results.rs`: the [`Ledger`] port and its value types.
 //! - `evidence.rs`: the [`EvidenceQueue`] port and its value types.
-//! - `error.rs`: [`LedgerError`], shared by both ports.
+//! - `writeback.rs`: the [`WritebackLedger`] port and its value types.
+//! - `error.rs`: [`LedgerError`], shared by all ports.
 //! - `claim.rs`: the claim algorithm (insert-or-read, then compare-and-swap takeover), which
 //!   is store-agnostic.
 //! - `lease.rs`: the leased-queue shape (claim with a lease, renew, and the holder's guard
 //!   on retry and settle; `SKIP LOCKED` on PostgreSQL), written once for every durable queue.
-//! - `entry_sql.rs`, `evidence_sql.rs`: the SQL both stores run, and the validation of the
-//!   rows they read back.
-//! - `store.rs`: the implementation of both ports, written once for both stores.
+//! - `entry_sql.rs`, `evidence_sql.rs`, `writeback_sql.rs`: the SQL both stores run, and the
+//!   validation of the rows they read back.
+//! - `store.rs`, `writeback_store.rs`: the implementation of the ports (the latter of
+//!   [`WritebackLedger`]), written once for both stores.
 //! - `stored_text.rs`: the text form of the enums the stores keep as text.
 //! - `sqlite.rs`: the SQLite store (single pool, WAL, integer-millisecond timestamps).
 //! - `postgres.rs`: the PostgreSQL store (TIMESTAMPTZ), safe for several replicas
 //!   sharing one database.
 //! - `migrations/{sqlite,postgres}/`: the schema, embedded and run by [`connect`].
-//! - `tests.rs`: one behavioural suite run against both stores.
+//! - `tests.rs`: one behavioural suite run against both stores; `writeback_tests.rs` adds
+//!   the [`WritebackLedger`] cases to it.
 //!
 //! Timestamps are stored with millisecond precision on both stores (the `now`
 //! passed in is truncated), so an entry reads back identically whichever store
@@ -61,6 +67,10 @@ mod stored_text;
 #[cfg(test)]
 mod tests;
 mod writeback;
+mod writeback_sql;
+mod writeback_store;
+#[cfg(test)]
+mod writeback_tests;
 
 use std::sync::Arc;
 
@@ -71,22 +81,25 @@ pub use evidence::{EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, NewE
 pub use results::{ClaimOutcome, EntryState, IssueRecord, Ledger, LedgerEntry};
 pub use writeback::{WritebackJob, WritebackLedger, WritebackTarget, WrittenState};
 
-/// Both ports of one opened store. They share its pool: closing either closes both.
+/// The ports of one opened store. They share its pool: closing one closes all.
 #[derive(Clone)]
 pub struct Stores {
     /// Which result maps to which issue.
     pub results: Arc<dyn Ledger>,
     /// The evidence waiting to be uploaded to issues.
     pub evidence: Arc<dyn EvidenceQueue>,
+    /// Write-back's state: defects, last written states, its queue, deliveries, pollers.
+    pub writeback: Arc<dyn WritebackLedger>,
 }
 
 impl Stores {
-    /// Hands out both ports of `store`.
-    fn of<S: Ledger + EvidenceQueue>(store: S) -> Self {
+    /// Hands out the ports of `store`.
+    fn of<S: Ledger + EvidenceQueue + WritebackLedger>(store: S) -> Self {
         let store = Arc::new(store);
         Self {
             results: store.clone(),
-            evidence: store,
+            evidence: store.clone(),
+            writeback: store,
         }
     }
 }

@@ -23,7 +23,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("src/ledger/migrations/postgres");
 const DUPLICATE_SCHEMA: &str = "42P06";
 const UNIQUE_VIOLATION: &str = "23505";
 
-/// The ledger's ports ([`super::Ledger`], [`super::EvidenceQueue`]) on PostgreSQL.
+/// The ledger's ports ([`super::Ledger`], [`super::EvidenceQueue`],
+/// [`super::WritebackLedger`]) on PostgreSQL.
 pub(crate) struct PgLedger {
     pool: PgPool,
 }
@@ -105,4 +106,11 @@ super::store::sql_store! {
     time: to_stored_precision,
     read_time: read_timestamptz,
     claim_evidence: crate::ledger::evidence_sql::sql::CLAIM_POSTGRES,
+}
+
+super::writeback_store::sql_writeback! {
+    store: PgLedger,
+    time: to_stored_precision,
+    read_time: read_timestamptz,
+    claim: crate::ledger::writeback_sql::sql::CLAIM_POSTGRES,
 }

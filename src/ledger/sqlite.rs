@@ -23,7 +23,8 @@ static MIGRATOR: Migrator = sqlx::migrate!("src/ledger/migrations/sqlite");
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The ledger's ports ([`super::Ledger`], [`super::EvidenceQueue`]) on SQLite.
+/// The ledger's ports ([`super::Ledger`], [`super::EvidenceQueue`],
+/// [`super::WritebackLedger`]) on SQLite.
 pub(crate) struct SqliteLedger {
     pool: SqlitePool,
 }
@@ -89,4 +90,11 @@ super::store::sql_store! {
     time: millis,
     read_time: read_millis,
     claim_evidence: crate::ledger::evidence_sql::sql::CLAIM_SQLITE,
+}
+
+super::writeback_store::sql_writeback! {
+    store: SqliteLedger,
+    time: millis,
+    read_time: read_millis,
+    claim: crate::ledger::writeback_sql::sql::CLAIM_SQLITE,
 }

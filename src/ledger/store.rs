@@ -44,7 +44,7 @@ macro_rules! sql_store {
             use $crate::ledger::error::{held, LedgerError};
             use $crate::ledger::evidence::{EvidenceQueue, EvidenceRow, EvidenceState, NewEvidence};
             use $crate::ledger::evidence_sql::{size_to_db, sql as evidence_sql, RawEvidence};
-            use $crate::ledger::lease::{stale_before, to_millis};
+            use $crate::ledger::lease::{lease_fetch, to_millis};
             use $crate::ledger::results::{ClaimOutcome, IssueRecord, Ledger, LedgerEntry};
             use $crate::ledger::store::execute;
             use $crate::result_key::ResultKey;
@@ -175,13 +175,7 @@ macro_rules! sql_store {
                 async fn claim(
                     &self, owner: &str, now: DateTime<Utc>, stale_after: Duration,
                 ) -> Result<Option<EvidenceRow>, LedgerError> {
-                    let row: Option<RawEvidence> = sqlx::query_as($claim)
-                        .bind(owner)
-                        .bind(to_millis(now))
-                        .bind(stale_before(now, stale_after))
-                        .fetch_optional(&self.pool)
-                        .await?;
-                    row.map(TryInto::try_into).transpose()
+                    lease_fetch!(&self.pool, $claim, RawEvidence; owner, now, stale_after)
                 }
 
                 async fn settle(

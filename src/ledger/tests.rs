@@ -1,4 +1,5 @@
-//! One behavioural suite for both ports ([`Ledger`], [`EvidenceQueue`]) of every store.
+//! One behavioural suite for the ports ([`Ledger`], [`EvidenceQueue`]) of every store; the
+//! [`super::WritebackLedger`] cases live in `writeback_tests.rs` and use the fixtures here.
 //!
 //! Each case is an async function over the port it tests (`Arc<dyn Ledger>` or
 //! `Arc<dyn EvidenceQueue>`, picked by [`Port`]); the `suite!` macro runs it
@@ -20,14 +21,14 @@ use super::{
 };
 use crate::result_key::ResultKey;
 
-const STALE: Duration = Duration::from_secs(60);
+pub(super) const STALE: Duration = Duration::from_secs(60);
 
 /// A fixed clock origin: claims compare times, so tests must not depend on the wall clock.
-fn t(secs: i64) -> DateTime<Utc> {
+pub(super) fn t(secs: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap() + chrono::Duration::seconds(secs)
 }
 
-fn new_key() -> ResultKey {
+pub(super) fn new_key() -> ResultKey {
     ResultKey::new(Uuid::new_v4(), Uuid::new_v4(), Some("row-1".to_owned()))
 }
 
@@ -43,7 +44,7 @@ fn issue(n: u32) -> IssueRecord {
 }
 
 /// Asserts that a write of someone who does not hold the claim was refused.
-fn claim_lost<T: std::fmt::Debug>(result: Result<T, LedgerError>) {
+pub(super) fn claim_lost<T: std::fmt::Debug>(result: Result<T, LedgerError>) {
     assert!(
         matches!(result, Err(LedgerError::ClaimLost)),
         "expected ClaimLost, got {result:?}"
@@ -76,7 +77,13 @@ async fn get(ledger: &Arc<dyn Ledger>, key: &ResultKey) -> LedgerEntry {
 }
 
 /// Claims then records `n`'s issue at `at`.
-async fn create(ledger: &Arc<dyn Ledger>, key: &ResultKey, project: &str, at: i64, n: u32) {
+pub(super) async fn create(
+    ledger: &Arc<dyn Ledger>,
+    key: &ResultKey,
+    project: &str,
+    at: i64,
+    n: u32,
+) {
     let owner = format!("creator-{n}");
     claimed_previous(
         ledger
@@ -650,8 +657,8 @@ async fn two_replicas_one_winner_per_key(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>)
 
 // ---------------------------------------------------------------- fixtures
 
-/// What a case asks for: the results port or the evidence port of the store under test.
-trait Port {
+/// What a case asks for: a port of the store under test (or all of them, [`Stores`]).
+pub(super) trait Port {
     fn of(stores: &Stores) -> Self;
 }
 
@@ -668,35 +675,42 @@ impl Port for Arc<dyn EvidenceQueue> {
 }
 
 /// A fresh SQLite file in a temp dir (nested, so `connect` must create the parents).
-struct SqliteFixture {
+pub(super) struct SqliteFixture {
     _dir: tempfile::TempDir,
+    /// The database file (not created yet).
+    pub(super) path: std::path::PathBuf,
     url: String,
 }
 
 impl SqliteFixture {
     /// Always available; `Option` only to match [`PgFixture::new`].
-    fn new(_test: &str) -> Option<Self> {
+    pub(super) fn new(_test: &str) -> Option<Self> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nested/dir/ledger.db");
         let url = format!("sqlite://{}", path.display());
-        Some(Self { _dir: dir, url })
+        Some(Self {
+            _dir: dir,
+            path,
+            url,
+        })
     }
 
-    async fn open(&self) -> Stores {
+    pub(super) async fn open(&self) -> Stores {
         connect(&self.url, 4).await.unwrap()
     }
 
-    async fn finish(self) {}
+    pub(super) async fn finish(self) {}
 }
 
 /// A fresh schema on the `DATABASE_URL` server; `None` (after saying so) when it is unset.
-struct PgFixture {
-    url: String,
-    schema: String,
+pub(super) struct PgFixture {
+    pub(super) url: String,
+    /// Not created until [`PgFixture::open`].
+    pub(super) schema: String,
 }
 
 impl PgFixture {
-    fn new(test: &str) -> Option<Self> {
+    pub(super) fn new(test: &str) -> Option<Self> {
         match std::env::var("DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => Some(Self {
                 url,
@@ -713,13 +727,13 @@ impl PgFixture {
         }
     }
 
-    async fn open(&self) -> Stores {
+    pub(super) async fn open(&self) -> Stores {
         connect_postgres_in_schema(&self.url, &self.schema, 5)
             .await
             .unwrap()
     }
 
-    async fn finish(self) {
+    pub(super) async fn finish(self) {
         use sqlx::{Connection, Executor};
         let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
         conn.execute(format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema).as_str())
@@ -767,6 +781,8 @@ macro_rules! suite {
         }
     };
 }
+
+pub(super) use suite;
 
 suite! {
     single:
