@@ -52,4 +52,5 @@ pub mod startup;
 pub mod telemetry;
 pub mod testmanager;
 pub mod tracker;
+pub mod worker_signal;
 pub mod writeback;

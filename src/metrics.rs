@@ -29,6 +29,18 @@ pub const KPI_REQUESTS: &str = "bridge_kpi_requests_total";
 pub const EVIDENCE: &str = "bridge_evidence_total";
 /// Ledger entries by state, read from the ledger at scrape time.
 pub const LEDGER_ENTRIES: &str = "bridge_ledger_entries";
+/// Write-back results per defect, by outcome.
+pub const WRITEBACK_WRITES: &str = "bridge_writeback_writes_total";
+/// Seconds from Jira's `updated` to the Test Manager write.
+pub const WRITEBACK_LAG: &str = "bridge_writeback_lag_seconds";
+/// Issues waiting in the write-back queue (read at scrape time).
+pub const WRITEBACK_QUEUE: &str = "bridge_writeback_queue_depth";
+/// Reconcile polls and sweeps, by kind and outcome.
+pub const WRITEBACK_PASSES: &str = "bridge_writeback_reconcile_runs_total";
+/// Jira search pages read by reconcile polls and sweeps.
+pub const WRITEBACK_PAGES: &str = "bridge_writeback_reconcile_pages_total";
+/// Jira webhook deliveries, by outcome.
+pub const WRITEBACK_DELIVERIES: &str = "bridge_writeback_deliveries_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -84,6 +96,25 @@ fn describe() {
         "Evidence files and steps processed, by kind and outcome."
     );
     metrics::describe_gauge!(LEDGER_ENTRIES, "Ledger entries by state.");
+    metrics::describe_counter!(
+        WRITEBACK_WRITES,
+        "Write-back results per Test Manager defect, by outcome."
+    );
+    metrics::describe_histogram!(
+        WRITEBACK_LAG,
+        metrics::Unit::Seconds,
+        "Time from Jira's updated to the Test Manager defect write."
+    );
+    metrics::describe_gauge!(WRITEBACK_QUEUE, "Issues waiting to be written back.");
+    metrics::describe_counter!(
+        WRITEBACK_PASSES,
+        "Write-back reconcile polls and sweeps, by kind and outcome."
+    );
+    metrics::describe_counter!(
+        WRITEBACK_PAGES,
+        "Jira search pages read by write-back polls and sweeps."
+    );
+    metrics::describe_counter!(WRITEBACK_DELIVERIES, "Jira webhook deliveries, by outcome.");
 }
 
 /// Records one answered request.
@@ -131,4 +162,31 @@ pub fn kpi_request(result: &'static str) {
 /// Sets the ledger gauge for `state`.
 pub fn ledger_entries(state: &str, count: u64) {
     metrics::gauge!(LEDGER_ENTRIES, "state" => state.to_owned()).set(count as f64);
+}
+
+/// Counts one write-back result (`written`, `unchanged`, `older`, `no_defect`, …).
+pub fn writeback_write(outcome: &'static str) {
+    metrics::counter!(WRITEBACK_WRITES, "outcome" => outcome).increment(1);
+}
+
+/// Records the time from Jira's `updated` to the Test Manager write (negative skew counts as 0).
+pub fn writeback_lag(lag: chrono::Duration) {
+    let seconds = lag.num_milliseconds().max(0) as f64 / 1000.0;
+    metrics::histogram!(WRITEBACK_LAG).record(seconds);
+}
+
+/// Sets the write-back queue depth gauge.
+pub fn writeback_queue(depth: u64) {
+    metrics::gauge!(WRITEBACK_QUEUE).set(depth as f64);
+}
+
+/// Counts one reconcile poll or sweep and the search pages it read.
+pub fn writeback_pass(kind: &'static str, outcome: &'static str, pages: u32) {
+    metrics::counter!(WRITEBACK_PASSES, "kind" => kind, "outcome" => outcome).increment(1);
+    metrics::counter!(WRITEBACK_PAGES, "kind" => kind).increment(u64::from(pages));
+}
+
+/// Counts one Jira webhook delivery by outcome (`queued`, `duplicate`, `ignored`, `unauthenticated`).
+pub fn writeback_delivery(outcome: &'static str) {
+    metrics::counter!(WRITEBACK_DELIVERIES, "outcome" => outcome).increment(1);
 }

@@ -2,38 +2,14 @@
 //! Test Manager, verifies each mapping against Jira's create metadata, and
 //! reports every problem found (file, key, what to do).
 
+use super::report::{CheckReport, Finding};
 use crate::config::Settings;
 use crate::mapping::Projects;
 use crate::servable;
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
-use std::fmt;
 use std::path::Path;
 use std::process::ExitCode;
-
-/// One problem `check` found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// Where: a file, or a section of the configuration.
-    pub place: String,
-    /// What is wrong and what to do.
-    pub message: String,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.place, self.message)
-    }
-}
-
-/// What `check` found, and what it verified.
-#[derive(Debug, Default)]
-pub struct CheckReport {
-    /// Problems; empty means the configuration is good.
-    pub problems: Vec<Finding>,
-    /// What was verified, for the operator.
-    pub verified: Vec<String>,
-}
 
 /// Runs every check; never stops at the first problem.
 pub async fn check(settings: &Settings) -> CheckReport {
@@ -110,6 +86,9 @@ pub async fn check(settings: &Settings) -> CheckReport {
         if verified_all {
             report.verified.push("every mapped project, issue type, priority, component and custom field exists in Jira, and every required field is mapped".into());
         }
+        if settings.writeback.enabled {
+            super::check_writeback::check(settings, &adapters, projects, &mut report).await;
+        }
     }
     report
 }
@@ -126,6 +105,9 @@ pub async fn run(settings: &Settings, config: &Path) -> ExitCode {
     let report = check(settings).await;
     for line in &report.verified {
         println!("ok: {line}");
+    }
+    for note in &report.notes {
+        println!("note: {note}");
     }
     for problem in &report.problems {
         println!("problem: {problem}");

@@ -6,8 +6,10 @@
 //! the same settings and mappings; only `serve` changes anything anywhere.
 
 pub mod check;
+pub mod check_writeback;
 pub mod ledger;
 pub mod preview;
+pub mod report;
 pub mod serve;
 
 use crate::config::Settings;

@@ -11,6 +11,8 @@ pub(super) struct Job<'a> {
     pub link: Option<&'a str>,
     /// The failure's evidence, enqueued once the issue is recorded.
     pub evidence: crate::evidence::Plan,
+    /// The Test Manager defect on the failure's log, if it has one yet; kept for write-back.
+    pub defect_id: Option<String>,
 }
 
 /// The record with Jira's current status, priority and summary where Jira gave them.

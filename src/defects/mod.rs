@@ -16,7 +16,9 @@ mod repeat;
 
 use crate::config::DefectSettings;
 use crate::evidence::enqueue::Enqueuer;
-use crate::ledger::{ClaimOutcome, EvidenceQueue, IssueRecord, Ledger, LedgerEntry};
+use crate::ledger::{
+    ClaimOutcome, EvidenceQueue, IssueRecord, Ledger, LedgerEntry, WritebackLedger,
+};
 use crate::mapping::{ProjectMapping, ProjectsHandle};
 use crate::result_key::ResultKey;
 use crate::testmanager::webhook::CreateDefectRequest;
@@ -109,7 +111,8 @@ pub struct CreateDefect {
     search_lag: Duration,
     instance: String,
     locks: KeyLocks,
-    evidence_signal: Option<Arc<crate::evidence::worker::Signal>>,
+    evidence_signal: Option<Arc<crate::worker_signal::Signal>>,
+    defect_ids: Option<Arc<dyn WritebackLedger>>,
 }
 
 impl CreateDefect {
@@ -135,11 +138,18 @@ impl CreateDefect {
             instance: format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple()),
             locks: KeyLocks::default(),
             evidence_signal: None,
+            defect_ids: None,
         }
     }
 
-    /// Wakes the evidence worker through `signal` whenever evidence is queued.
-    pub fn with_evidence_signal(mut self, signal: Arc<crate::evidence::worker::Signal>) -> Self {
+    /// Keeps the Test Manager defect id of each failure's log in `ledger`, for write-back.
+    pub fn with_defect_ids(mut self, ledger: Arc<dyn WritebackLedger>) -> Self {
+        self.defect_ids = Some(ledger);
+        self
+    }
+
+    /// Wakes the evidence worker through `signal` whenever evidence was queued.
+    pub fn with_evidence_signal(mut self, signal: Arc<crate::worker_signal::Signal>) -> Self {
         self.evidence_signal = Some(signal);
         self
     }
@@ -206,6 +216,7 @@ impl CreateDefect {
             owner: format!("{}/{}", self.instance, uuid::Uuid::new_v4().simple()),
             link: link.as_deref(),
             evidence: crate::evidence::plan(&mapping, &details),
+            defect_id: details.defect_id(),
         };
 
         let previous = loop {

@@ -32,6 +32,12 @@ impl CreateDefect {
         self.ledger
             .record_issue(job.key, &job.owner, &record, chrono::Utc::now())
             .await?;
+        if let (Some(ledger), Some(defect_id)) = (&self.defect_ids, &job.defect_id) {
+            // Write-back looks the id up again when it is missing: a failure here costs one GET later.
+            if let Err(e) = ledger.record_defect_id(job.key, defect_id).await {
+                tracing::warn!(issue = %record.issue_key, error = %e, "could not keep the Test Manager defect id");
+            }
+        }
         let link_back = async {
             if let Some(url) = job.link {
                 self.link_back(job.key, &record.issue_key, url).await;

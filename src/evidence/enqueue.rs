@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use super::worker::Signal;
 use super::Plan;
 use crate::ledger::EvidenceQueue;
 use crate::mapping::ProjectMapping;
 use crate::result_key::ResultKey;
 use crate::testmanager::TestManager;
+use crate::worker_signal::Signal;
 
 /// Puts a failure's evidence in the queue and wakes the worker; cheap to clone into a
 /// background task.

@@ -18,37 +18,11 @@ use crate::mapping::{EvidencePolicy, ProjectsHandle};
 use crate::outbound::RetryPolicy;
 use crate::testmanager::{Artifact, Download, TestManager, TestManagerError};
 use crate::tracker::{DefectTracker, TrackerError, UploadOutcome};
+pub use crate::worker_signal::Signal;
 use futures::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
-
-/// Wakes the worker (new rows) and stops it (shutdown).
-#[derive(Debug, Default)]
-pub struct Signal {
-    wake: Notify,
-    stop: Notify,
-    stopped: AtomicBool,
-}
-
-impl Signal {
-    /// New rows are queued: look now rather than at the next poll.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Stop: an upload in progress is abandoned and its row put back to pending.
-    pub fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        self.stop.notify_waiters();
-        self.wake.notify_one();
-    }
-
-    fn is_stopped(&self) -> bool {
-        self.stopped.load(Ordering::SeqCst)
-    }
-}
 
 /// The worker and its ports.
 pub struct EvidenceWorker {
@@ -152,7 +126,7 @@ impl EvidenceWorker {
                             // Back to the queue, if the ledger answers again; not a failure of the file.
                             let _ = self.queue.retry(&row.id, &owner, "abandoned: the claim could not be renewed", chrono::Utc::now(), false).await;
                         }
-                        () = self.signal.stop.notified() => {
+                        () = self.signal.stopping() => {
                             tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
                             let _ = self.queue.retry(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now(), false).await;
                             return;
@@ -164,7 +138,7 @@ impl EvidenceWorker {
                 Err(e) => tracing::warn!(error = %e, "cannot read the evidence queue"),
             }
             tokio::select! {
-                () = self.signal.wake.notified() => {}
+                () = self.signal.woken() => {}
                 () = tokio::time::sleep(poll) => {}
             }
         }

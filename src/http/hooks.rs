@@ -2,6 +2,7 @@
 //! parsing and dispatch to the use cases.
 
 use super::auth::WebhookAuth;
+use super::body::read_limited;
 use super::hook_path::{self, HookEvent};
 use super::problem::Problem;
 use super::unmatched;
@@ -12,7 +13,6 @@ use crate::testmanager::webhook::{
 };
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures::StreamExt;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
@@ -152,7 +152,7 @@ async fn parse_request(
     state: &HookState,
 ) -> Result<CreateDefectRequest, Problem> {
     require_json(request)?;
-    let body = read_limited(payload, state.body_limit).await?;
+    let body = read_limited(payload, state.body_limit, "Create Defect bodies").await?;
     let raw: RawCreateDefectRequest = serde_json::from_slice(&body).map_err(|e| {
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -212,28 +212,4 @@ fn require_json(request: &HttpRequest) -> Result<(), Problem> {
             ),
         ))
     }
-}
-
-async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, Problem> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "body-error",
-                "Body could not be read",
-                e.to_string(),
-            )
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body-too-large",
-                "Body too large",
-                format!("Create Defect bodies are at most {limit} bytes (server.body_limit_bytes)"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }

@@ -1,6 +1,6 @@
 //! `/metrics`: Prometheus text format.
 
-use crate::ledger::Ledger;
+use crate::ledger::{Ledger, WritebackLedger};
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -11,9 +11,11 @@ pub struct MetricsState {
     pub handle: PrometheusHandle,
     /// The ledger, counted at scrape time.
     pub ledger: Arc<dyn Ledger>,
+    /// The write-back queue, measured at scrape time.
+    pub writeback: Arc<dyn WritebackLedger>,
 }
 
-/// Renders every metric; ledger entries by state are read now.
+/// Renders every metric; ledger entries by state and the write-back queue depth are read now.
 pub async fn metrics(state: web::Data<MetricsState>) -> HttpResponse {
     match state.ledger.count_by_state().await {
         Ok(counts) => {
@@ -26,6 +28,10 @@ pub async fn metrics(state: web::Data<MetricsState>) -> HttpResponse {
             }
         }
         Err(e) => tracing::warn!(error = %e, "could not count ledger entries for /metrics"),
+    }
+    match state.writeback.depth().await {
+        Ok(depth) => crate::metrics::writeback_queue(depth),
+        Err(e) => tracing::warn!(error = %e, "could not measure the write-back queue for /metrics"),
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -5,9 +5,11 @@
 //! use-case calls and use-case results into answers.
 
 pub mod auth;
+pub mod body;
 pub mod health;
 pub mod hook_path;
 pub mod hooks;
+pub mod jira_webhook;
 pub mod metrics_route;
 pub mod observe;
 pub mod openapi;
@@ -23,6 +25,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics_route::metrics))
         .route("/openapi.json", web::get().to(openapi::document))
+        .route("/jira/webhook", web::post().to(jira_webhook::receive))
+        .route(
+            "/jira/webhook/{secret}",
+            web::post().to(jira_webhook::receive),
+        )
         // A static prefix and a hand-parsed rest: the hot KPI route is served
         // without running the router's pattern regexes on every request.
         .service(web::scope("/hooks").default_service(web::to(hooks::hook)));

@@ -93,6 +93,7 @@ pub fn route_label(path: &str) -> &'static str {
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
         "/openapi.json" => "/openapi.json",
+        p if p.starts_with("/jira/webhook") => "/jira/webhook[/{secret}]",
         p if p.starts_with("/hooks/") => {
             if p.ends_with("/defectstatus") && p.contains("/api/kpis/project/") {
                 "/hooks/{route}/[{secret}/]api/kpis/project/{projectId}/defectstatus"

@@ -23,9 +23,14 @@ pub async fn default_service(request: HttpRequest) -> HttpResponse {
     answer(&request)
 }
 
-/// Hides the segment after `/hooks/{route}/` when it could be a path secret.
+/// Hides the segment after `/hooks/{route}/` when it could be a path secret, and
+/// the one after `/jira/webhook/`, which is one.
 pub(crate) fn redact(path: &str) -> String {
     let mut segments: Vec<&str> = path.split('/').collect();
+    if segments.get(1) == Some(&"jira") && segments.get(2) == Some(&"webhook") && segments.len() > 3
+    {
+        segments[3] = "[redacted]";
+    }
     if segments.get(1) == Some(&"hooks") && segments.len() > 3 {
         let candidate = segments[3];
         if !matches!(candidate, "defects" | "api" | "") {
@@ -48,5 +53,10 @@ mod tests {
             "/hooks/shop/defects/x"
         );
         assert_eq!(super::redact("/other"), "/other");
+        assert_eq!(
+            super::redact("/jira/webhook/s3cr3t"),
+            "/jira/webhook/[redacted]"
+        );
+        assert_eq!(super::redact("/jira/webhook"), "/jira/webhook");
     }
 }

@@ -136,6 +136,12 @@ impl KpiCache {
         }
     }
 
+    /// Drops the project's fresh counts, so the next request loads them again
+    /// (the last good ones stay, for when that load fails).
+    pub async fn invalidate(&self, project: Uuid) {
+        self.fresh.invalidate(&project).await;
+    }
+
     fn last_good(&self, project: Uuid) -> Option<Arc<KpiSnapshot>> {
         lock(&self.last_good).get(&project).cloned()
     }

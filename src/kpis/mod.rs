@@ -54,6 +54,12 @@ pub struct DefectKpis {
 }
 
 impl DefectKpis {
+    /// Forgets project `project_id`'s cached counts: its defects changed, so
+    /// the next dashboard request counts them again (one query set, shared).
+    pub async fn refresh(&self, project_id: uuid::Uuid) {
+        self.cache.invalidate(project_id).await;
+    }
+
     /// The use case over `tracker` and the mappings in `projects`, cached and
     /// bounded as `settings` say.
     pub fn new(

@@ -1,11 +1,14 @@
 //! The tasks that run beside the server: readiness probes, mapping reloads,
-//! metrics upkeep and the evidence worker — started together, stopped together.
+//! metrics upkeep, the evidence worker, and write-back's worker and reconcile
+//! poller — started together, stopped together.
 
 use super::error::StartupError;
 use super::reload::Reloader;
+use super::use_cases::{Signals, UseCases};
 use super::wiring::Wiring;
-use crate::evidence::worker::{EvidenceWorker, Signal};
+use crate::evidence::worker::EvidenceWorker;
 use crate::http::health::Readiness;
+use crate::writeback::{Reconciler, WritebackWorker};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +17,9 @@ use tokio::task::JoinHandle;
 /// The running background tasks.
 pub struct Background {
     tasks: Vec<JoinHandle<()>>,
-    evidence_signal: Arc<Signal>,
-    evidence_worker: Option<JoinHandle<()>>,
+    signals: Signals,
+    /// Tasks that put their work back in the queue when stopped: waited for.
+    workers: Vec<(&'static str, JoinHandle<()>)>,
 }
 
 impl Background {
@@ -24,7 +28,8 @@ impl Background {
         wiring: &Wiring,
         readiness: Arc<Readiness>,
         metrics: PrometheusHandle,
-        evidence_signal: Arc<Signal>,
+        use_cases: &UseCases,
+        signals: Signals,
     ) -> Result<Self, StartupError> {
         let settings = &wiring.settings;
         let mut tasks = vec![super::readiness::spawn_prober(
@@ -57,38 +62,60 @@ impl Background {
             ));
         }
         tasks.push(spawn_metrics_upkeep(metrics));
-        let evidence_worker = settings.evidence.worker.then(|| {
-            EvidenceWorker {
+        let mut workers = Vec::new();
+        if settings.evidence.worker {
+            let worker = EvidenceWorker {
                 queue: wiring.evidence.clone(),
                 testmanager: wiring.testmanager.clone(),
                 tracker: wiring.tracker.clone(),
                 projects: wiring.projects.clone(),
                 settings: settings.evidence.clone(),
                 retry: crate::outbound::RetryPolicy::from_settings(&settings.outbound),
-                signal: evidence_signal.clone(),
-            }
-            .spawn()
-        });
+                signal: signals.evidence.clone(),
+            };
+            workers.push(("evidence worker", worker.spawn()));
+        }
+        if settings.writeback.enabled {
+            let worker = WritebackWorker {
+                ledger: wiring.writeback.clone(),
+                tracker: wiring.tracker.clone(),
+                writer: use_cases.writer.clone(),
+                lease: settings.writeback.lease(),
+                signal: signals.writeback.clone(),
+            };
+            workers.push(("write-back worker", worker.spawn()));
+            let reconciler = Reconciler {
+                ledger: wiring.writeback.clone(),
+                tracker: wiring.tracker.clone(),
+                writer: use_cases.writer.clone(),
+                projects: wiring.projects.clone(),
+                settings: settings.writeback.clone(),
+                signal: signals.writeback.clone(),
+                owner: format!("reconcile-{}", uuid::Uuid::new_v4().simple()),
+            };
+            workers.push(("write-back poller", reconciler.spawn()));
+        }
         Ok(Self {
             tasks,
-            evidence_signal,
-            evidence_worker,
+            signals,
+            workers,
         })
     }
 
-    /// Aborts the periodic tasks and stops the evidence worker, waiting up to
-    /// 5 s for it to put back an upload in progress.
+    /// Aborts the periodic tasks and stops the workers, waiting up to 5 s for
+    /// each to put back the work it holds.
     pub async fn stop(self) {
         for task in &self.tasks {
             task.abort();
         }
-        self.evidence_signal.stop();
-        if let Some(worker) = self.evidence_worker {
+        self.signals.evidence.stop();
+        self.signals.writeback.stop();
+        for (name, worker) in self.workers {
             if tokio::time::timeout(Duration::from_secs(5), worker)
                 .await
                 .is_err()
             {
-                tracing::warn!("the evidence worker did not stop in time");
+                tracing::warn!(task = name, "a background worker did not stop in time");
             }
         }
     }

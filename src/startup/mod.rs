@@ -10,8 +10,9 @@
 //! - `wiring.rs`: the settings, ports and mappings every part is built from.
 //! - `error.rs`: [`StartupError`].
 //! - `adapters.rs`: the Jira and Test Manager adapters with the outbound HTTP policy.
-//! - `use_cases.rs`: Create Defect and the KPIs over the wiring.
-//! - `background.rs`: readiness probes, mapping reloads, metrics upkeep, the evidence worker.
+//! - `use_cases.rs`: Create Defect, the KPIs and write-back over the wiring.
+//! - `background.rs`: readiness probes, mapping reloads, metrics upkeep, the evidence
+//!   worker, the write-back worker and reconcile poller.
 //! - `readiness.rs`: the readiness prober behind `/readyz`.
 //! - `reload.rs`: mapping reload on SIGHUP or change.
 //! - `server.rs`: the actix-web server.
@@ -28,17 +29,18 @@ mod wiring;
 pub use error::StartupError;
 
 use crate::config::Settings;
-use crate::evidence::worker::Signal;
 use crate::http::auth::WebhookAuth;
 use crate::http::health::{Readiness, ReadyState};
 use crate::http::hooks::HookState;
+use crate::http::jira_webhook::JiraWebhookState;
 use crate::http::metrics_route::MetricsState;
 use crate::ledger::Ledger;
+use crate::worker_signal::Signal;
 use actix_web::dev::Server;
 use actix_web::web;
 use background::Background;
 use std::sync::Arc;
-use use_cases::UseCases;
+use use_cases::{Signals, UseCases};
 use wiring::Wiring;
 
 /// A built, bound, not yet running service.
@@ -56,14 +58,19 @@ impl Application {
         let wiring = Wiring::build(settings).await?;
         let readiness = Arc::new(Readiness::default());
         let metrics = crate::metrics::install();
-        let evidence_signal = Arc::new(Signal::default());
+        let signals = Signals::default();
+        let use_cases = UseCases::build(&wiring, &signals);
         let background = Background::start(
             &wiring,
             readiness.clone(),
             metrics.clone(),
-            evidence_signal.clone(),
+            &use_cases,
+            signals.clone(),
         )?;
-        let use_cases = UseCases::build(&wiring, evidence_signal.clone());
+        let jira = web::Data::new(JiraWebhookState {
+            intake: use_cases.intake.clone(),
+            body_limit: wiring.settings.server.body_limit_bytes,
+        });
         let state = server::RouteState {
             hooks: web::Data::new(hook_state(&wiring, use_cases)),
             ready: web::Data::new(ReadyState {
@@ -73,7 +80,9 @@ impl Application {
             metrics: web::Data::new(MetricsState {
                 handle: metrics,
                 ledger: wiring.ledger.clone(),
+                writeback: wiring.writeback.clone(),
             }),
+            jira,
         };
         let (server, port) = server::start(&wiring.settings.server, state)?;
         tracing::info!(port, "tm-defect-bridge listening");
@@ -82,7 +91,7 @@ impl Application {
             server,
             ledger: wiring.ledger,
             background,
-            evidence_signal,
+            evidence_signal: signals.evidence,
         })
     }
 

@@ -5,6 +5,7 @@ use super::error::StartupError;
 use crate::config::ServerSettings;
 use crate::http::health::ReadyState;
 use crate::http::hooks::HookState;
+use crate::http::jira_webhook::JiraWebhookState;
 use crate::http::metrics_route::MetricsState;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -19,6 +20,8 @@ pub struct RouteState {
     pub ready: web::Data<ReadyState>,
     /// `/metrics`.
     pub metrics: web::Data<MetricsState>,
+    /// `/jira/webhook`.
+    pub jira: web::Data<JiraWebhookState>,
 }
 
 /// Binds `server.listen` and starts serving; returns the running server and the real port.
@@ -33,6 +36,7 @@ pub fn start(settings: &ServerSettings, state: RouteState) -> Result<(Server, u1
         hooks,
         ready,
         metrics,
+        jira,
     } = state;
     let mut server = HttpServer::new(move || {
         App::new()
@@ -43,6 +47,7 @@ pub fn start(settings: &ServerSettings, state: RouteState) -> Result<(Server, u1
             .app_data(hooks.clone())
             .app_data(ready.clone())
             .app_data(metrics.clone())
+            .app_data(jira.clone())
             .configure(crate::http::configure)
             .default_service(web::to(crate::http::unmatched::default_service))
     })

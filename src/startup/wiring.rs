@@ -4,7 +4,7 @@
 use super::adapters;
 use super::error::StartupError;
 use crate::config::Settings;
-use crate::ledger::{self, EvidenceQueue, Ledger};
+use crate::ledger::{self, EvidenceQueue, Ledger, WritebackLedger};
 use crate::mapping::ProjectsHandle;
 use crate::servable;
 use crate::testmanager::TestManager;
@@ -21,6 +21,8 @@ pub struct Wiring {
     pub ledger: Arc<dyn Ledger>,
     /// The evidence waiting to be uploaded.
     pub evidence: Arc<dyn EvidenceQueue>,
+    /// Write-back's state and queue.
+    pub writeback: Arc<dyn WritebackLedger>,
     /// Jira.
     pub tracker: Arc<dyn DefectTracker>,
     /// Test Manager.
@@ -58,6 +60,7 @@ impl Wiring {
         Ok(Wiring {
             ledger: stores.results,
             evidence: stores.evidence,
+            writeback: stores.writeback,
             tracker: adapters.tracker,
             testmanager: adapters.testmanager,
             projects: ProjectsHandle::new(projects),

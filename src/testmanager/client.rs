@@ -45,7 +45,7 @@ struct Call {
 }
 
 // There is no TM.TestCaseLogs scope: logs, assertions and robot logs are read
-// under TM.TestExecutions (inferred, see REFERENCE.md §2).
+// under TM.TestExecutions (inferred from UiPath's scope list; nothing documents a logs scope).
 const LOGS_PAGED: Call = Call {
     name: "GET testcaselogs paged",
     scope: "TM.TestExecutions.Read",

@@ -3,7 +3,7 @@
 //! Owns the port types ([`DefectUpdate`], [`TmDefect`]), where the defect
 //! lives and how its update is spelled ([`DefectApi`]: path template and body
 //! field names, configuration because the REST shape is inferred, see
-//! REFERENCE.md §6), and what counts as "no defect" on a test case log
+//! the README's "Keeping Test Manager current"), and what counts as "no defect" on a test case log
 //! ([`defect_id`]). No I/O: the client sends what this builds.
 
 use serde::{Deserialize, Deserializer};

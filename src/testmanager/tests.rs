@@ -1,7 +1,7 @@
 //! Tests of the HTTP client against a fake Test Manager and identity server.
 //!
-//! The fake behaves like the real services as far as REFERENCE.md §2 knows
-//! them: it issues tokens only for the right credentials, rejects unknown or
+//! The fake behaves like the real services as far as UiPath's public documentation
+//! describes them: it issues tokens only for the right credentials, rejects unknown or
 //! expired tokens with 401, pages by `top`/`skip`, filters by `onlyFailed`,
 //! and answers 404 for unknown objects. Tests assert what it received.
 

@@ -14,4 +14,5 @@ mod operations;
 mod process;
 mod startup;
 mod support;
+mod writeback;
 mod writeback_fakes;

@@ -1,7 +1,7 @@
 //! Tests of the write-back calls (`update_defect`, `defect`, `defect_id_for`)
 //! against the fake Test Manager of the parent module.
 //!
-//! The fake keeps defects like Test Manager does (REFERENCE.md §6): a PATCH
+//! The fake keeps defects like Test Manager does (as UiPath's CLI documentation describes it): a PATCH
 //! changes only the fields it carries and answers the whole defect; an unknown
 //! id is 404 with an `errorMessage`; a token issued without `TM.Defects.Write`
 //! is refused with 403 and an empty body, as the gateway does.

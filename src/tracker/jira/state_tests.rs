@@ -1,7 +1,7 @@
 //! Tests of the write-back reads (`issue_state`, `search_states`, `search_keys`)
 //! against a fake Jira of either flavour.
 //!
-//! The fake behaves as REFERENCE.md §3 describes the real ones: Cloud pages
+//! The fake behaves as Atlassian's documentation describes the real ones: Cloud pages
 //! `search/jql` by an opaque `nextPageToken`, says `isLast` and sends no
 //! `total`, refuses tokens it did not issue, and answers only ids when only
 //! ids are asked for; Data Center pages `search` by `startAt`, caps the page

@@ -1,6 +1,6 @@
 //! What the integration tests stand on: the bridge spawned on port 0 ([`spawn_app`]) and
-//! fakes of Test Manager and Jira that behave like the real services as REFERENCE.md
-//! describes them (status codes, error bodies, paging), recording what they received.
+//! fakes of Test Manager and Jira that behave like the real services as Atlassian's and UiPath's
+//! documentation describe them (status codes, error bodies, paging), recording what they received.
 //!
 //! - [`app`] — `spawn_app(AppOptions)`, the settings it starts the bridge with, ledgers.
 //! - [`fake_testmanager`] — seeded results, their failure details and evidence.

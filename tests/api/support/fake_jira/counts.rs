@@ -1,6 +1,6 @@
 //! Fake Jira issue counting, for both flavours, over seeded issues.
 //!
-//! Behaves like Jira as REFERENCE.md describes it: Data Center's
+//! Behaves like Jira as Atlassian's documentation describes it: Data Center's
 //! `POST /rest/api/2/search` with `maxResults = 0` answers an exact `total`
 //! and no issues; Cloud's `search/approximate-count` answers `{count}`;
 //! Cloud's `search/jql` has no `total` and pages by `nextPageToken`/`isLast`.

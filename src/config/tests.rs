@@ -1,0 +1,281 @@
+//! Loading `bridge.toml`: defaults, overrides, secrets, and refusals.
+
+use super::*;
+use secrecy::ExposeSecret;
+use std::path::PathBuf;
+use std::time::Duration;
+
+const MINIMAL: &str = r#"
+[jira]
+flavour = "cloud"
+base_url = "https://example.atlassian.net/"
+email = "bot@example.com"
+
+[testmanager]
+base_url = "https://cloud.uipath.com/org/tenant/testmanager_"
+client_id = "abc"
+"#;
+
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn loads_defaults_and_secret_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = write(&dir, "token", "s3cr3t\n");
+    let client = write(&dir, "client", "c-secret");
+    let text = format!(
+        "{MINIMAL}\nclient_secret_file = {:?}\n[jira.x]\n",
+        client.display().to_string()
+    )
+    .replace("[jira.x]\n", "");
+    let text = text.replace(
+        "email = \"bot@example.com\"",
+        &format!(
+            "email = \"bot@example.com\"\ntoken_file = {:?}",
+            token.display().to_string()
+        ),
+    );
+    let path = write(&dir, "bridge.toml", &text);
+    let settings = Settings::load(&path).unwrap();
+    assert_eq!(
+        settings.jira.token.as_ref().unwrap().expose_secret(),
+        "s3cr3t"
+    );
+    assert_eq!(
+        settings
+            .testmanager
+            .client_secret
+            .as_ref()
+            .unwrap()
+            .expose_secret(),
+        "c-secret"
+    );
+    assert_eq!(settings.server.listen, "127.0.0.1:8080");
+    assert_eq!(settings.store.url, "sqlite://data/ledger.db");
+    assert_eq!(settings.jira.flavour, JiraFlavour::Cloud);
+}
+
+#[test]
+fn the_example_config_documents_the_kpi_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bridge.example.toml");
+    let settings: Settings = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let defaults = KpiSettings::default();
+    assert_eq!(settings.kpis.ttl_secs, defaults.ttl_secs);
+    assert_eq!(settings.kpis.max_wait_ms, defaults.max_wait_ms);
+    assert_eq!(settings.kpis.error_backoff_ms, defaults.error_backoff_ms);
+    assert_eq!(settings.kpis.status_ok, defaults.status_ok);
+    assert_eq!(settings.kpis.status_error, defaults.status_error);
+    assert_eq!(
+        settings.kpis.status_not_configured,
+        defaults.status_not_configured
+    );
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
+fn numeric_secrets_and_bridge_config_from_the_environment() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("bridge.toml", MINIMAL)?;
+        jail.set_env("BRIDGE_JIRA__TOKEN", "12345");
+        jail.set_env("BRIDGE_TESTMANAGER__CLIENT_SECRET", "true");
+        jail.set_env("BRIDGE_AUTH__SECRETS__SHOP", "0042");
+        jail.set_env("BRIDGE_CONFIG", "bridge.toml");
+        jail.set_env("BRIDGE_SERVER__LISTEN", "0.0.0.0:9090");
+        let settings = Settings::load(Path::new("bridge.toml")).map_err(|e| e.to_string())?;
+        assert_eq!(
+            settings.jira.token.as_ref().unwrap().expose_secret(),
+            "12345"
+        );
+        assert_eq!(
+            settings
+                .testmanager
+                .client_secret
+                .as_ref()
+                .unwrap()
+                .expose_secret(),
+            "true"
+        );
+        assert_eq!(settings.auth.secrets["shop"].expose_secret(), "0042");
+        assert_eq!(settings.server.listen, "0.0.0.0:9090");
+        Ok(())
+    });
+}
+
+#[test]
+fn routes_are_served_with_a_secret_or_when_explicitly_open() {
+    let mut auth = AuthSettings::default();
+    auth.secrets.insert("shop".into(), SecretString::from("s"));
+    assert!(auth.serves("shop") && auth.serves("SHOP"));
+    assert!(!auth.serves("web-app"));
+    auth.allow_unauthenticated = true;
+    assert!(auth.serves("web-app"));
+    assert_eq!(
+        AuthSettings::secret_variable("web-app"),
+        "BRIDGE_AUTH__SECRETS__WEB_APP"
+    );
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "bridge.toml",
+        &format!("{MINIMAL}\nclient_sekret = 1\n"),
+    );
+    let err = Settings::load(&path).unwrap_err().to_string();
+    assert!(err.contains("client_sekret"), "{err}");
+    assert!(err.contains("bridge.toml"), "{err}");
+}
+
+#[test]
+fn secret_in_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = MINIMAL.replace("email =", "token = \"oops\"\nemail =");
+    let path = write(&dir, "bridge.toml", &text);
+    let err = Settings::load(&path).unwrap_err().to_string();
+    assert!(err.contains("jira.token"), "{err}");
+    assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
+    assert!(!err.contains("oops"), "{err}");
+}
+
+#[test]
+fn writeback_defaults_apply_without_the_section() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "bridge.toml", MINIMAL);
+    let w = Settings::load(&path).unwrap().writeback;
+    assert!(w.enabled);
+    assert!(w.webhook_secret.is_none() && w.webhook_secret_previous.is_none());
+    assert!(w.webhook_path_secret.is_none());
+    assert_eq!(w.reconcile_interval(), Duration::from_secs(60));
+    assert_eq!(w.reconcile_overlap(), Duration::from_secs(120));
+    assert_eq!(w.sweep_interval(), Duration::from_secs(3_600));
+    assert_eq!(w.page_size, 100);
+    assert_eq!(w.lease(), Duration::from_secs(60));
+    assert_eq!(w.delivery_retention(), Duration::from_secs(86_400));
+}
+
+#[test]
+fn the_example_config_documents_the_writeback_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/bridge.example.toml");
+    let settings: Settings = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let (given, defaults) = (settings.writeback, WritebackSettings::default());
+    assert_eq!(given.enabled, defaults.enabled);
+    assert_eq!(
+        given.reconcile_interval_secs,
+        defaults.reconcile_interval_secs
+    );
+    assert_eq!(
+        given.reconcile_overlap_secs,
+        defaults.reconcile_overlap_secs
+    );
+    assert_eq!(given.sweep_interval_secs, defaults.sweep_interval_secs);
+    assert_eq!(given.page_size, defaults.page_size);
+    assert_eq!(given.lease_secs, defaults.lease_secs);
+    assert_eq!(
+        given.delivery_retention_secs,
+        defaults.delivery_retention_secs
+    );
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
+fn writeback_keys_and_secrets_come_from_the_environment() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file(
+            "bridge.toml",
+            &format!("{MINIMAL}\n[writeback]\nreconcile_interval_secs = 30\npage_size = 50\n"),
+        )?;
+        jail.set_env("BRIDGE_WRITEBACK__RECONCILE_INTERVAL_SECS", "15");
+        jail.set_env("BRIDGE_WRITEBACK__ENABLED", "false");
+        jail.set_env("BRIDGE_WRITEBACK__WEBHOOK_SECRET", "0042");
+        jail.set_env("BRIDGE_WRITEBACK__WEBHOOK_SECRET_PREVIOUS", "true");
+        jail.set_env("BRIDGE_WRITEBACK__WEBHOOK_PATH_SECRET", "p4th");
+        let w = Settings::load(Path::new("bridge.toml"))
+            .map_err(|e| e.to_string())?
+            .writeback;
+        assert_eq!(w.reconcile_interval_secs, 15);
+        assert_eq!(w.page_size, 50);
+        assert!(!w.enabled);
+        assert_eq!(
+            webhook_secrets(&w),
+            [Some("0042"), Some("true"), Some("p4th")]
+        );
+        Ok(())
+    });
+}
+
+/// The three webhook secrets of `w`, exposed for comparison.
+fn webhook_secrets(w: &WritebackSettings) -> [Option<&str>; 3] {
+    [
+        &w.webhook_secret,
+        &w.webhook_secret_previous,
+        &w.webhook_path_secret,
+    ]
+    .map(|s| s.as_ref().map(|s| s.expose_secret()))
+}
+
+#[test]
+fn writeback_secrets_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let current = write(&dir, "current", "wh-current\n");
+    let previous = write(&dir, "previous", "wh-previous");
+    let path_secret = write(&dir, "path", " p4th \n");
+    let text = format!(
+        "{MINIMAL}\n[writeback]\nwebhook_secret_file = {:?}\nwebhook_secret_previous_file = {:?}\nwebhook_path_secret_file = {:?}\n",
+        current.display().to_string(),
+        previous.display().to_string(),
+        path_secret.display().to_string()
+    );
+    let path = write(&dir, "bridge.toml", &text);
+    let w = Settings::load(&path).unwrap().writeback;
+    assert_eq!(
+        webhook_secrets(&w),
+        [Some("wh-current"), Some("wh-previous"), Some("p4th")]
+    );
+    let shown = format!("{w:?}");
+    assert!(
+        !shown.contains("wh-current") && !shown.contains("p4th"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn writeback_refuses_secrets_and_unknown_keys_in_the_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    for (key, expected) in [
+        ("webhook_secret", "BRIDGE_WRITEBACK__WEBHOOK_SECRET"),
+        (
+            "webhook_secret_previous",
+            "BRIDGE_WRITEBACK__WEBHOOK_SECRET_PREVIOUS",
+        ),
+        (
+            "webhook_path_secret",
+            "BRIDGE_WRITEBACK__WEBHOOK_PATH_SECRET",
+        ),
+        ("reconcile_every", "reconcile_every"),
+    ] {
+        let path = write(
+            &dir,
+            "bridge.toml",
+            &format!("{MINIMAL}\n[writeback]\n{key} = \"oops\"\n"),
+        );
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.contains("bridge.toml"), "{err}");
+        assert!(err.contains(expected), "{err}");
+        assert!(!err.contains("oops"), "{err}");
+    }
+}
+
+#[test]
+fn missing_secret_names_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "bridge.toml", MINIMAL);
+    let settings = Settings::load(&path).unwrap();
+    let err = settings.require_secrets().unwrap_err().to_string();
+    assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
+}
