@@ -9,7 +9,9 @@ pub mod jira;
 pub mod jql;
 pub mod state;
 
-pub use state::{IssueId, IssueState, KeyPage, PageCursor, StatePage, StatusCategory};
+pub use state::{
+    parse_jira_time, IssueId, IssueState, KeyPage, PageCursor, StatePage, StatusCategory,
+};
 
 use crate::byte_stream::ByteStream;
 use crate::mapping::{CountMode, IssueDraft};

@@ -106,6 +106,16 @@ pub struct KeyPage {
     pub next: Option<PageCursor>,
 }
 
+/// Jira's timestamp (`2026-12-06T05:55:22.000+0000`: offset without a colon),
+/// or RFC 3339 (`…+00:00`, `…Z`), as UTC.
+pub fn parse_jira_time(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(text))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@
 //! A hint is never trusted for the values themselves: the write-back re-reads the issue
 //! from Jira, because deliveries arrive late, twice and out of order.
 
+use crate::tracker::parse_jira_time;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
@@ -164,16 +165,6 @@ impl JiraHint {
             }
         }
     }
-}
-
-/// Reads a Jira datetime: Jira's own `2026-12-06T05:55:22.000+0000` (offset without a
-/// colon, any fraction of a second) or RFC 3339. `None` when it is neither.
-pub fn parse_jira_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    DateTime::parse_from_rfc3339(text)
-        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 #[cfg(test)]

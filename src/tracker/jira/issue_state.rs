@@ -15,10 +15,10 @@ use super::search_page::{
 };
 use crate::config::JiraFlavour;
 use crate::outbound::Upstream;
+use crate::tracker::parse_jira_time;
 use crate::tracker::{
     IssueId, IssueState, KeyPage, PageCursor, StatePage, StatusCategory, TrackerError,
 };
-use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -108,16 +108,6 @@ struct IdJson {
     id: String,
     #[serde(default)]
     key: Option<String>,
-}
-
-/// Jira's timestamp (`2026-12-06T05:55:22.000+0000`: offset without a colon),
-/// or RFC 3339 (`…+00:00`, `…Z`), as UTC.
-pub fn parse_jira_time(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z")
-        .or_else(|_| DateTime::parse_from_rfc3339(text))
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// What the write-back reads need of the adapter: where Jira is, the client to
@@ -278,7 +268,7 @@ impl<'a> StateReads<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use chrono::{TimeZone, Utc};
     use serde_json::json;
 
     #[test]
