@@ -10,30 +10,35 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: [`http`] → use cases ([`defects`], [`kpis`]) → ports
-//! ([`testmanager`], [`tracker`], [`ledger`], [`mapping`]).
+//! Data flows one way: [`http`] → use cases ([`defects`], [`evidence`],
+//! [`kpis`], [`writeback`]) → ports ([`testmanager`], [`tracker`], [`ledger`],
+//! [`mapping`]). No two files import each other, directly or through others.
+//! Modules in import order, each importing only modules listed after it:
 //!
-//! - [`config`] — `bridge.toml` with `BRIDGE_*` overrides; secrets.
-//! - [`admin`] — the `check` and `preview` commands.
-//! - [`adapters`] — builds the Jira and Test Manager adapters with the outbound HTTP policy.
-//! - [`startup`] — builds the adapters and use cases, binds the listener.
-//! - [`http`] — actix-web routes, webhook auth, problem+json.
-//! - [`defects`] — the Create Defect use case.
+//! - [`admin`] — the commands behind the CLI: `serve`, `check`, `preview`, `ledger`.
+//! - [`startup`] — the composition root: adapters, wiring, use cases, background
+//!   tasks (readiness prober, mapping reload, queue workers, reconcile poller), the server.
+//! - [`http`] — actix-web routes, Test Manager webhook auth, the Jira webhook route,
+//!   `/readyz`, `/metrics`, problem+json.
+//! - [`defects`] — the Create Defect use case (queues its evidence through [`evidence`]).
 //! - [`evidence`] — screenshots, robot logs and attachments streamed to the issue from a queue in the ledger.
 //! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.
-//! - [`writeback`] — Jira's status and priority written back to Test Manager's defects.
-//! - [`mapping`] — mapping files, the `Failure` template model, rendering to a Markdown draft, plain-text rules.
-//! - [`testmanager`] — the webhook contract and the Test Manager REST client.
+//! - [`writeback`] — Jira's status, priority, resolution and deletions written back to
+//!   Test Manager's defects: webhook intake, queue worker, reconcile poller and sweep.
+//! - [`servable`] — whether a set of mapping files can be served (secrets, templates, Jira metadata).
+//! - [`testmanager`] — the Test Manager port, the webhook contract and the REST client.
 //! - [`tracker`] — the `DefectTracker` port and its Jira adapter, which owns Markdown → ADF / wiki.
-//! - [`ledger`] — which result maps to which issue, and the evidence and write-back queues (SQLite or PostgreSQL).
-//! - [`byte_stream`] — the `ByteStream` files travel in from Test Manager to the tracker.
-//! - [`result_key`] — the identity of a Test Manager result and its Jira label.
 //! - [`outbound`] — the retry schedule and concurrency caps shared by the Jira and Test Manager adapters.
+//! - [`ledger`] — which result maps to which issue, the evidence and write-back queues,
+//!   delivery ids and poller watermarks (SQLite or PostgreSQL).
+//! - [`mapping`] — mapping files, the `Failure` template model, rendering to a Markdown
+//!   draft, plain-text rules, KPI and write-back rules.
+//! - [`config`] — `bridge.toml` with `BRIDGE_*` overrides; secrets.
 //! - [`metrics`] — Prometheus metric names and the recorder.
-//! - [`readiness`] — background probes behind `/readyz`.
-//! - [`reload`] — mapping reload on SIGHUP or change.
+//! - [`result_key`] — the identity of a Test Manager result and its Jira label.
+//! - [`byte_stream`] — the `ByteStream` files travel in from Test Manager to the tracker.
+//! - [`worker_signal`] — wakes and stops a queue worker.
 //! - [`telemetry`] — logging, with webhook secrets redacted from request paths.
-//!
 
 pub mod admin;
 pub mod byte_stream;

@@ -1,7 +1,7 @@
 //! The outbound HTTP policy shared by the Jira and Test Manager adapters.
 //!
 //! Owns what both adapters do the same way when a call fails: which failures
-//! are retried ([`retry::Retry`]), when ([`retry::delay`], a pure function),
+//! are retried and how often ([`retry::RetryPolicy`]), when ([`retry::delay`], a pure function),
 //! and how many calls may be in flight to one upstream at once
 //! ([`Upstream`]). Configured in one place: the `[outbound]` section
 //! ([`crate::config::OutboundSettings`]). Knows nothing of `http` or actix.

@@ -103,7 +103,7 @@ impl WritebackWorker {
     }
 }
 
-/// The wait before attempt `attempts + 1`: 2 s doubling, at most [`MAX_RETRY_DELAY`].
+/// The wait before attempt `attempts + 1`: 2 s doubling, at most five minutes.
 pub fn retry_delay(attempts: u32) -> Duration {
     let doublings = attempts.saturating_sub(1).min(16);
     Duration::from_secs(2u64 << doublings).min(MAX_RETRY_DELAY)
