@@ -53,6 +53,15 @@ pub fn install() -> PrometheusHandle {
             ];
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &buckets)
+                .and_then(|b| {
+                    // Poller-driven writes take up to an interval or two: buckets up to an hour.
+                    b.set_buckets_for_metric(
+                        Matcher::Full(WRITEBACK_LAG.into()),
+                        &[
+                            0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0,
+                        ],
+                    )
+                })
                 .map(|b| b.build_recorder())
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();

@@ -4,6 +4,7 @@
 
 use super::report::{CheckReport, Finding};
 use crate::config::Settings;
+use crate::ledger::{self, Stores};
 use crate::mapping::Projects;
 use crate::result_key::BRIDGE_LABEL;
 use crate::startup::adapters::Adapters;
@@ -30,6 +31,7 @@ pub async fn check(
             message: format!("scope `{scope}` lacks TM.Defects.Write: write-back cannot update Test Manager's defects; add it to testmanager.scope and grant it to the External Application (or set writeback.enabled = false)"),
         });
     }
+    let stores = existing_ledger(settings).await;
     let mut seen_projects = BTreeSet::new();
     let mut jira_projects = BTreeSet::new();
     for mapping in projects.all() {
@@ -40,20 +42,40 @@ pub async fn check(
         if !seen_projects.insert(mapping.project_id) {
             continue;
         }
-        match adapters
-            .testmanager
-            .defect(mapping.project_id, NO_DEFECT)
-            .await
-        {
-            Ok(_) => report.verified.push(format!(
-                "Test Manager lets the bridge read the defects of project {}",
-                mapping.project_id
-            )),
-            Err(e) => report.problems.push(Finding {
-                place: mapping.source.display().to_string(),
-                message: format!("cannot read Test Manager's defects for write-back: {e}"),
-            }),
+        let known = match &stores {
+            Some(stores) => known_defect(stores, &mapping.route).await,
+            None => None,
+        };
+        let tm = &adapters.testmanager;
+        match known {
+            Some(defect_id) => match tm.defect(mapping.project_id, &defect_id).await {
+                Ok(Some(_)) => report.verified.push(format!(
+                    "Test Manager lets the bridge read defect {defect_id} of project {} at testmanager.defect_path",
+                    mapping.project_id
+                )),
+                Ok(None) => report.problems.push(Finding {
+                    place: "[testmanager]".into(),
+                    message: format!("defect {defect_id}, recorded in the ledger, is not found at testmanager.defect_path: the path is wrong, or the defect was deleted in Test Manager"),
+                }),
+                Err(e) => report.problems.push(Finding {
+                    place: mapping.source.display().to_string(),
+                    message: format!("cannot read Test Manager's defects for write-back: {e}"),
+                }),
+            },
+            None => match tm.defect(mapping.project_id, NO_DEFECT).await {
+                Ok(_) => report.notes.push(format!(
+                    "no Test Manager defect of project {} is recorded yet, so reading one could not be proven; Test Manager answered an unknown defect id at testmanager.defect_path without refusing",
+                    mapping.project_id
+                )),
+                Err(e) => report.problems.push(Finding {
+                    place: mapping.source.display().to_string(),
+                    message: format!("cannot read Test Manager's defects for write-back: {e}"),
+                }),
+            },
         }
+    }
+    if let Some(stores) = stores {
+        stores.results.close().await;
     }
     for project in &jira_projects {
         let query = jql::changed_since(project, BRIDGE_LABEL, 1);
@@ -77,4 +99,31 @@ pub async fn check(
             settings.writeback.reconcile_interval_secs
         ));
     }
+}
+
+/// The ledger, when it already exists: `check` creates nothing, so a SQLite
+/// file that is not there yet is not opened.
+async fn existing_ledger(settings: &Settings) -> Option<Stores> {
+    let url = &settings.store.url;
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        if !std::path::Path::new(path).exists() {
+            return None;
+        }
+    }
+    ledger::connect(url, 1).await.ok()
+}
+
+/// A Test Manager defect the ledger knows for mapping `route`, if any.
+async fn known_defect(stores: &Stores, route: &str) -> Option<String> {
+    let keys = stores.writeback.issue_keys(route).await.ok()?;
+    for issue_key in keys.iter().take(20) {
+        let targets = stores.writeback.targets(issue_key).await.ok()?;
+        if let Some(id) = targets.into_iter().find_map(|t| t.defect_id) {
+            return Some(id);
+        }
+    }
+    None
 }

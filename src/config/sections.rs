@@ -88,6 +88,9 @@ pub struct WritebackSettings {
     pub lease_secs: u64,
     /// How long webhook delivery ids are remembered to drop Jira's duplicates, in seconds.
     pub delivery_retention_secs: u64,
+    /// Largest Jira webhook body accepted, in bytes. Jira sends every field of the
+    /// issue (comments included) and does not retry a 413, so this is generous.
+    pub webhook_body_limit_bytes: usize,
 }
 
 impl Default for WritebackSettings {
@@ -106,6 +109,7 @@ impl Default for WritebackSettings {
             page_size: 100,
             lease_secs: 60,
             delivery_retention_secs: 86_400,
+            webhook_body_limit_bytes: 4 * 1024 * 1024,
         }
     }
 }

@@ -69,7 +69,7 @@ impl Application {
         )?;
         let jira = web::Data::new(JiraWebhookState {
             intake: use_cases.intake.clone(),
-            body_limit: wiring.settings.server.body_limit_bytes,
+            body_limit: wiring.settings.writeback.webhook_body_limit_bytes,
         });
         let state = server::RouteState {
             hooks: web::Data::new(hook_state(&wiring, use_cases)),

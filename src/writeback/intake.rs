@@ -80,15 +80,17 @@ impl WebhookIntake {
                 "the event changes neither status, priority, resolution nor existence",
             ));
         }
+        // What may fail comes before the delivery is recorded as seen, so a failure
+        // (503) lets Jira's redelivery through; an enqueue lost after it is caught by
+        // the reconcile poller.
+        if self.ledger.targets(&hint.issue_key).await?.is_empty() {
+            return Ok(Receipt::Ignored("not an issue the bridge created"));
+        }
         let now = Utc::now();
         if let Some(id) = identifier {
-            // A lost enqueue after this point is caught by the reconcile poller.
             if !self.ledger.first_delivery(id, now).await? {
                 return Ok(Receipt::Duplicate);
             }
-        }
-        if self.ledger.targets(&hint.issue_key).await?.is_empty() {
-            return Ok(Receipt::Ignored("not an issue the bridge created"));
         }
         self.ledger
             .enqueue(&hint.issue_key, hint.updated, now)

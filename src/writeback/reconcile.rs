@@ -189,6 +189,8 @@ impl Reconciler {
     }
 
     /// Pages through `query`, writing each issue as found; `seen` sees each one.
+    /// After the first write that fails for now (Test Manager down), the rest are
+    /// queued without trying, so an outage costs one retry budget, not one per issue.
     async fn each_issue(
         &self,
         query: &str,
@@ -196,6 +198,7 @@ impl Reconciler {
         mut seen: impl FnMut(&IssueState),
     ) -> Result<(), WritebackError> {
         let mut cursor: Option<PageCursor> = None;
+        let mut failing = false;
         loop {
             let page = self
                 .tracker
@@ -205,8 +208,12 @@ impl Reconciler {
             for state in page.issues {
                 pass.issues += 1;
                 seen(&state);
-                if self.write_or_queue(state).await? {
+                if failing {
+                    self.queue(&state.key, state.updated).await?;
                     pass.queued += 1;
+                } else if self.write_or_queue(state).await? {
+                    pass.queued += 1;
+                    failing = true;
                 }
             }
             match page.next {
@@ -223,9 +230,8 @@ impl Reconciler {
         match self.writer.apply(&key, &Seen::Exists(state)).await {
             Ok(_) => Ok(false),
             Err(e) if e.is_transient() => {
-                tracing::debug!(issue = %key, error = %e, "queued for the write-back worker");
-                self.ledger.enqueue(&key, Some(updated), Utc::now()).await?;
-                self.signal.wake();
+                tracing::warn!(issue = %key, error = %e, "write-back failed for now; this and the rest of the pass are queued for the worker");
+                self.queue(&key, updated).await?;
                 Ok(true)
             }
             Err(e) => {
@@ -233,6 +239,14 @@ impl Reconciler {
                 Ok(false)
             }
         }
+    }
+
+    async fn queue(&self, issue_key: &str, updated: DateTime<Utc>) -> Result<(), WritebackError> {
+        self.ledger
+            .enqueue(issue_key, Some(updated), Utc::now())
+            .await?;
+        self.signal.wake();
+        Ok(())
     }
 
     async fn lease(&self, name: &str, now: DateTime<Utc>) -> Result<bool, WritebackError> {

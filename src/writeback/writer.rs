@@ -33,10 +33,15 @@ pub enum Seen {
 }
 
 impl Seen {
-    fn updated(&self) -> DateTime<Utc> {
+    /// The Jira time this state orders by against `written`. A deletion has no
+    /// Jira time of its own: it is placed after whatever was written, even when
+    /// this process's clock runs behind Jira's.
+    fn updated(&self, written: Option<&WrittenState>) -> DateTime<Utc> {
         match self {
             Self::Exists(state) => state.updated,
-            Self::Deleted { at } => *at,
+            Self::Deleted { at } => written.map_or(*at, |w| {
+                (*at).max(w.jira_updated + chrono::Duration::milliseconds(1))
+            }),
         }
     }
 }
@@ -121,7 +126,7 @@ impl DefectWriter {
             return Ok(WriteOutcome::NotMapped);
         };
         let values = values_of(mapping, seen);
-        let updated = seen.updated();
+        let updated = seen.updated(target.written.as_ref());
         if let Some(written) = &target.written {
             if written.jira_updated > updated {
                 return Ok(WriteOutcome::Older);
@@ -169,13 +174,44 @@ impl DefectWriter {
             jira_updated: updated,
             written_at: now,
         };
-        self.ledger.record_written(&target.key, &written).await?;
+        if !self.ledger.record_written(&target.key, &written).await? {
+            // Another writer recorded a newer state while this PATCH was in flight, and
+            // this PATCH may have landed after its one: write the newer values again.
+            self.rewrite_newest(mapping, target, &defect_id).await?;
+            return Ok(WriteOutcome::Older);
+        }
         if let Seen::Exists(_) = seen {
             metrics::writeback_lag(now - updated);
         }
         tracing::info!(issue = %target.issue_key, defect = %defect_id, status = %written.status, "wrote Jira's state to the Test Manager defect");
         self.changed.defects_changed(mapping.project_id).await;
         Ok(WriteOutcome::Written)
+    }
+
+    /// Writes the newest recorded state of `target`'s result to its defect again.
+    async fn rewrite_newest(
+        &self,
+        mapping: &ProjectMapping,
+        target: &WritebackTarget,
+        defect_id: &str,
+    ) -> Result<(), WritebackError> {
+        let newest = self
+            .ledger
+            .targets(&target.issue_key)
+            .await?
+            .into_iter()
+            .find(|t| t.key == target.key)
+            .and_then(|t| t.written);
+        if let Some(newest) = newest {
+            let update = DefectUpdate {
+                status: Some(newest.status),
+                priority: newest.priority,
+            };
+            self.testmanager
+                .update_defect(mapping.project_id, defect_id, &update)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The result's defect: as recorded, else looked up on its test case log again.

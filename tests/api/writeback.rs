@@ -349,3 +349,94 @@ async fn two_replicas_on_postgresql_write_each_change_once() {
     assert_eq!(writes.len(), 2, "{writes:?}");
     assert_eq!(writes[1].1["status"], "Done");
 }
+
+#[tokio::test]
+async fn a_state_older_than_the_one_written_is_never_written() {
+    for flavour in BOTH {
+        let app = app(flavour, NO_POLLING).await;
+        let (_, key) = issue_with_defect(&app, Some("d-1")).await;
+        app.jira.set_status(&key, "Done", "done");
+        assert_eq!(
+            send(&app, signed(JiraWebhook::updated(&app.jira, &key))).await,
+            200
+        );
+        assert_eq!(writes(&app, 1, Duration::from_secs(10)).await.len(), 1);
+
+        // Jira now answers a state older than the one written (a lagging read).
+        app.jira.set_status(&key, "In Progress", "indeterminate");
+        app.jira.backdate(&key, chrono::Duration::hours(1));
+        assert_eq!(
+            send(&app, signed(JiraWebhook::updated(&app.jira, &key))).await,
+            200
+        );
+        let writes = writes_after(&app, Duration::from_secs(2)).await;
+        assert_eq!(
+            state_reads(&app, &key).await,
+            2,
+            "{flavour:?}: the second delivery was read"
+        );
+        assert_eq!(writes.len(), 1, "{flavour:?}: {writes:?}");
+        assert_eq!(app.tm.defect("d-1").unwrap()["status"], "Done");
+    }
+}
+
+#[tokio::test]
+async fn the_previous_secret_and_a_path_secret_are_accepted() {
+    let app = spawn_app(AppOptions::data_center().tweak(|s, _| {
+        with_writeback(s, NO_POLLING);
+        s.writeback.webhook_secret = Some(SecretString::from("the-new-secret"));
+        s.writeback.webhook_secret_previous = Some(SecretString::from(JIRA_WEBHOOK_SECRET));
+        s.writeback.webhook_path_secret = Some(SecretString::from("path-secret-9"));
+    }))
+    .await;
+    let (_, key) = issue_with_defect(&app, Some("d-1")).await;
+
+    app.jira.set_status(&key, "In Progress", "indeterminate");
+    let previous = signed(JiraWebhook::updated(&app.jira, &key));
+    assert_eq!(
+        send(&app, previous).await,
+        200,
+        "the previous secret, while rotating"
+    );
+    assert_eq!(writes(&app, 1, Duration::from_secs(10)).await.len(), 1);
+
+    app.jira.set_status(&key, "Done", "done");
+    let unsigned = JiraWebhook::updated(&app.jira, &key).unsigned().delivery();
+    let wrong_path = unsigned
+        .send(&format!("{}/jira/webhook/not-it", app.address))
+        .await;
+    assert_eq!(wrong_path, 401);
+    let right_path = unsigned
+        .redelivery()
+        .send(&format!("{}/jira/webhook/path-secret-9", app.address))
+        .await;
+    assert_eq!(right_path, 200);
+    let writes = writes(&app, 2, Duration::from_secs(10)).await;
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert_eq!(writes[1].1["status"], "Done");
+}
+
+#[tokio::test]
+async fn the_sweep_finds_an_issue_deleted_without_a_webhook() {
+    for flavour in BOTH {
+        let app = spawn_app(AppOptions::of(flavour).tweak(|s, _| {
+            with_writeback(s, 1);
+            s.writeback.sweep_interval_secs = 1;
+        }))
+        .await;
+        let (_, key) = issue_with_defect(&app, Some("d-1")).await;
+        app.jira.delete_issue(&key);
+
+        let writes = writes(&app, 1, Duration::from_secs(10)).await;
+        assert_eq!(writes.len(), 1, "{flavour:?}: {writes:?}");
+        assert_eq!(
+            writes[0].1,
+            serde_json::json!({"status": "Deleted in Jira"})
+        );
+        let sweeps = app.jira.search_jql().await;
+        assert!(
+            sweeps.iter().any(|jql| !jql.contains("updated >=")),
+            "{flavour:?}: the sweep searched every bridge issue: {sweeps:?}"
+        );
+    }
+}
