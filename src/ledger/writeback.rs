@@ -11,9 +11,13 @@
 //!   polls it now.
 //!
 //! ```text
-//!   (none) --enqueue--> pending --claim--> working --settle--> (none)
-//!                          ^                 |  \--settle after a re-enqueue--> pending
-//!                          +------retry------+
+//!   (none) --enqueue--> pending --claim (when due)--> working --settle--> (none)
+//!     |                  |  ^                          ^  |  |  \--settle after a re-enqueue--> pending
+//!     |                  |  +-----------retry----------|--+  +--renew: the holder's lease is fresh again
+//!     |                  +----hold (due or not)------->|
+//!     +-----------------------hold-------------------->+
+//!
+//!   working, lease stale (not renewed within stale_after) --claim / hold--> working (new holder)
 //! ```
 
 use std::time::Duration;
@@ -52,6 +56,9 @@ pub struct WritebackTarget {
     pub written: Option<WrittenState>,
     /// Why the last attempt wrote nothing (e.g. the log has no Test Manager defect).
     pub skipped: Option<String>,
+    /// Jira's `updated` of the issue state that attempt was for (millisecond precision);
+    /// `None` with `skipped`, and for skips recorded before it was kept.
+    pub skipped_for: Option<DateTime<Utc>>,
 }
 
 /// A queued issue, leased to the worker that claimed it.
@@ -107,6 +114,46 @@ pub trait WritebackLedger: Send + Sync + 'static {
         stale_after: Duration,
     ) -> Result<Option<WritebackJob>, LedgerError>;
 
+    /// Leases `issue_key` to `owner` outside the queue order, so that the caller
+    /// (the reconcile poller, writing what its search found) is the only writer
+    /// of that issue while it holds it. One statement:
+    ///
+    /// - no row: inserts it held by `owner` (attempts 1);
+    /// - pending, whatever its `not_before`, or held by a worker whose lease is
+    ///   stale (claimed longer than `stale_after` ago): takes it (attempts + 1,
+    ///   takeovers + 1 when taken from another owner; the re-run mark is spent,
+    ///   as the holder reads Jira after this);
+    /// - held under a live lease (by anyone, `owner` included): `None`, nothing
+    ///   changed.
+    ///
+    /// ```text
+    ///   (none) ----hold----> working (owner)
+    ///   pending ---hold----> working (owner)        due or not
+    ///   working, stale --hold--> working (owner)    the old holder gets ClaimLost
+    ///   working, live ---hold--> None               unchanged
+    /// ```
+    ///
+    /// The job returned is settled, retried and renewed like a claimed one;
+    /// of concurrent holders of one issue exactly one gets it.
+    async fn hold(
+        &self,
+        issue_key: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        stale_after: Duration,
+    ) -> Result<Option<WritebackJob>, LedgerError>;
+
+    /// The holder's heartbeat: the lease of `job` counts from `now` again, so
+    /// that a long write is not taken over as stale.
+    /// [`LedgerError::ClaimLost`] when `owner` no longer holds it (taken over,
+    /// or settled).
+    async fn renew(
+        &self,
+        job: &WritebackJob,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LedgerError>;
+
     /// The job is done: removes the row, or puts it back to pending (due now)
     /// when it was enqueued again while held.
     /// [`LedgerError::ClaimLost`] when `owner` no longer holds it.
@@ -141,15 +188,22 @@ pub trait WritebackLedger: Send + Sync + 'static {
 
     /// Records what was written to `key`'s defect, unless a newer state is
     /// already recorded (stored `jira_updated` later than `written.jira_updated`).
-    /// Returns whether it was recorded. Clears `skipped`.
+    /// Returns whether it was recorded. Clears `skipped` and `skipped_for`.
     async fn record_written(
         &self,
         key: &ResultKey,
         written: &WrittenState,
     ) -> Result<bool, LedgerError>;
 
-    /// Records why write-back wrote nothing for `key` (shown by `ledger`).
-    async fn record_skipped(&self, key: &ResultKey, reason: &str) -> Result<(), LedgerError>;
+    /// Records why write-back wrote nothing for `key` (shown by `ledger`), and
+    /// `jira_updated`, Jira's `updated` of the issue state that was skipped
+    /// (read back as `skipped_for`).
+    async fn record_skipped(
+        &self,
+        key: &ResultKey,
+        reason: &str,
+        jira_updated: DateTime<Utc>,
+    ) -> Result<(), LedgerError>;
 
     /// Leases the reconcile poller of `jira_project` to `owner` until `now + lease`,
     /// when no other owner holds an unexpired lease; returns whether `owner` holds it.

@@ -28,7 +28,7 @@ pub(crate) fn optional_millis(
     ms.map(|ms| from_millis(ms, column)).transpose()
 }
 
-/// The columns a claim of `writeback_queue` returns.
+/// The columns a claim or hold of `writeback_queue` returns.
 #[derive(sqlx::FromRow)]
 pub(crate) struct RawJob {
     id: String,
@@ -61,6 +61,7 @@ pub(crate) struct TargetRow<T> {
     written_jira_updated: Option<T>,
     written_at: Option<T>,
     writeback_skipped: Option<String>,
+    writeback_skipped_for: Option<T>,
 }
 
 impl<T> TargetRow<T> {
@@ -97,13 +98,17 @@ impl<T> TargetRow<T> {
             defect_id: self.defect_id,
             written,
             skipped: self.writeback_skipped,
+            skipped_for: self
+                .writeback_skipped_for
+                .map(|t| read_time(t, "writeback_skipped_for"))
+                .transpose()?,
         })
     }
 }
 
 /// SQL shared by both stores.
 pub(crate) mod sql {
-    use crate::ledger::lease::{lease_claim, lease_held_by};
+    use crate::ledger::lease::{lease_claim, lease_held_by, lease_renew};
 
     /// $1 delivery id, $2 now.
     pub(crate) const FIRST_DELIVERY: &str = "INSERT INTO jira_deliveries (id, seen_at) \
@@ -125,6 +130,13 @@ pub(crate) mod sql {
            rerun = CASE WHEN writeback_queue.state = 'working' THEN TRUE \
              ELSE writeback_queue.rerun END";
 
+    /// The columns a claim or hold returns, as [`super::RawJob`] reads them.
+    macro_rules! job_columns {
+        () => {
+            "id, seen_updated, attempts"
+        };
+    }
+
     /// The lease claim of `writeback_queue` on `$dialect`: the longest-due row first. The
     /// claimer reads Jira after claiming, so an earlier re-run mark is spent.
     macro_rules! claim {
@@ -138,7 +150,7 @@ pub(crate) mod sql {
                     filter: "",
                     order: "e.not_before, e.id"
                 ),
-                "id, seen_updated, attempts"
+                job_columns!()
             )
         };
     }
@@ -147,6 +159,30 @@ pub(crate) mod sql {
     pub(crate) const CLAIM_SQLITE: &str = claim!(sqlite);
     /// $1 owner, $2 now, $3 stale-before. PostgreSQL: replicas skip each other's candidates.
     pub(crate) const CLAIM_POSTGRES: &str = claim!(postgres);
+
+    /// $1 issue key, $2 owner, $3 now, $4 stale-before. One statement, so of concurrent
+    /// holders (and claimers) of one issue exactly one gets it: a new row is inserted held;
+    /// an existing one is taken when pending (due or not) or its lease is stale, as a claim
+    /// takes it; a live lease matches no row, so nothing changes and nothing is returned.
+    /// On PostgreSQL a concurrent insert or update of the row is waited for and the `WHERE`
+    /// is checked against the committed row.
+    pub(crate) const HOLD: &str = concat!(
+        "INSERT INTO writeback_queue (id, state, owner, claimed_at, not_before, attempts) \
+         VALUES ($1, 'working', $2, $3, $3, 1) \
+         ON CONFLICT (id) DO UPDATE SET \
+           state = 'working', owner = excluded.owner, claimed_at = excluded.claimed_at, \
+           attempts = writeback_queue.attempts + 1, \
+           takeovers = writeback_queue.takeovers + CASE WHEN writeback_queue.state = 'working' \
+             AND writeback_queue.owner <> excluded.owner THEN 1 ELSE 0 END, \
+           rerun = FALSE \
+         WHERE writeback_queue.state = 'pending' \
+           OR (writeback_queue.state = 'working' AND writeback_queue.claimed_at < $4) \
+         RETURNING ",
+        job_columns!()
+    );
+
+    /// $1 id, $2 owner, $3 now. The holder's heartbeat: keeps the lease from going stale.
+    pub(crate) const RENEW: &str = lease_renew!(table: "writeback_queue", held: "working");
 
     /// $1 id, $2 owner. The first half of a settle: removes the row unless it was enqueued
     /// again while held. The re-run mark only goes from false to true while the row is held,
@@ -177,7 +213,7 @@ pub(crate) mod sql {
     /// $1 issue key.
     pub(crate) const TARGETS: &str = "SELECT result_key, execution_id, test_case_id, \
          variation_id, project, issue_key, defect_id, written_status, written_priority, \
-         written_jira_updated, written_at, writeback_skipped \
+         written_jira_updated, written_at, writeback_skipped, writeback_skipped_for \
          FROM ledger_entries WHERE issue_key = $1 AND state = 'created' ORDER BY result_key";
 
     /// $1 route. Unordered: the caller sorts, so that both stores give byte order whatever
@@ -193,13 +229,13 @@ pub(crate) mod sql {
     /// compare-and-set: a state older than the stored one matches no row.
     pub(crate) const RECORD_WRITTEN: &str = "UPDATE ledger_entries \
          SET written_status = $2, written_priority = $3, written_jira_updated = $4, \
-             written_at = $5, writeback_skipped = NULL \
+             written_at = $5, writeback_skipped = NULL, writeback_skipped_for = NULL \
          WHERE result_key = $1 \
            AND (written_jira_updated IS NULL OR written_jira_updated <= $4)";
 
-    /// $1 key, $2 reason.
-    pub(crate) const RECORD_SKIPPED: &str =
-        "UPDATE ledger_entries SET writeback_skipped = $2 WHERE result_key = $1";
+    /// $1 key, $2 reason, $3 the Jira `updated` of the state skipped.
+    pub(crate) const RECORD_SKIPPED: &str = "UPDATE ledger_entries \
+         SET writeback_skipped = $2, writeback_skipped_for = $3 WHERE result_key = $1";
 
     /// $1 project, $2 owner, $3 now, $4 lease until. One statement: inserts the lease, or
     /// takes it over when it is `$2`'s own or has run out; otherwise changes nothing (no

@@ -17,7 +17,7 @@ macro_rules! sql_writeback {
             use chrono::{DateTime, Utc};
 
             use $crate::ledger::error::{held, LedgerError};
-            use $crate::ledger::lease::{lease_fetch, lease_until, to_millis};
+            use $crate::ledger::lease::{lease_fetch, lease_until, stale_before, to_millis};
             use $crate::ledger::store::execute;
             use $crate::ledger::writeback::{
                 WritebackJob, WritebackLedger, WritebackTarget, WrittenState,
@@ -49,6 +49,25 @@ macro_rules! sql_writeback {
                     &self, owner: &str, now: DateTime<Utc>, stale_after: Duration,
                 ) -> Result<Option<WritebackJob>, LedgerError> {
                     lease_fetch!(&self.pool, $claim, RawJob; owner, now, stale_after)
+                }
+
+                async fn hold(
+                    &self, issue_key: &str, owner: &str, now: DateTime<Utc>, stale_after: Duration,
+                ) -> Result<Option<WritebackJob>, LedgerError> {
+                    let row: Option<RawJob> = sqlx::query_as(sql::HOLD)
+                        .bind(issue_key)
+                        .bind(owner)
+                        .bind(to_millis(now))
+                        .bind(stale_before(now, stale_after))
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    row.map(TryInto::try_into).transpose()
+                }
+
+                async fn renew(
+                    &self, job: &WritebackJob, owner: &str, now: DateTime<Utc>,
+                ) -> Result<(), LedgerError> {
+                    held(execute!(&self.pool, sql::RENEW; &job.issue_key, owner, to_millis(now)))
                 }
 
                 async fn settle(
@@ -108,8 +127,11 @@ macro_rules! sql_writeback {
                     Ok(recorded == 1)
                 }
 
-                async fn record_skipped(&self, key: &ResultKey, reason: &str) -> Result<(), LedgerError> {
-                    if execute!(&self.pool, sql::RECORD_SKIPPED; key.canonical(), reason) == 0 {
+                async fn record_skipped(
+                    &self, key: &ResultKey, reason: &str, jira_updated: DateTime<Utc>,
+                ) -> Result<(), LedgerError> {
+                    if execute!(&self.pool, sql::RECORD_SKIPPED;
+                        key.canonical(), reason, $time(jira_updated)) == 0 {
                         tracing::warn!(key = %key, "record_skipped: no ledger entry for this result");
                     }
                     Ok(())

@@ -142,6 +142,103 @@ async fn stale_lease_is_taken_over(queue: Arc<dyn WritebackLedger>) {
     assert_eq!(queue.depth().await.unwrap(), 0);
 }
 
+async fn renew_keeps_the_lease_of_its_holder_only(queue: Arc<dyn WritebackLedger>) {
+    queue.enqueue("SHOP-1", None, t(0)).await.unwrap();
+    let job = claim(&queue, "w", 0).await.unwrap();
+    queue.renew(&job, "w", t(50)).await.unwrap();
+    claim_lost(queue.renew(&job, "intruder", t(51)).await);
+    // Renewed at 50: still live at 109, stale after 110.
+    assert_eq!(claim(&queue, "w2", 109).await, None, "renewed, not stale");
+    let taken = claim(&queue, "w2", 111).await.unwrap();
+    claim_lost(queue.renew(&job, "w", t(112)).await);
+    queue.settle(&taken, "w2", t(113)).await.unwrap();
+    claim_lost(queue.renew(&taken, "w2", t(114)).await);
+
+    // Settled back to pending (enqueued again while held): no longer held either.
+    queue.enqueue("SHOP-2", None, t(200)).await.unwrap();
+    let job = claim(&queue, "w", 200).await.unwrap();
+    queue.enqueue("SHOP-2", None, t(201)).await.unwrap();
+    queue.settle(&job, "w", t(202)).await.unwrap();
+    claim_lost(queue.renew(&job, "w", t(203)).await);
+    assert_eq!(queue.depth().await.unwrap(), 1);
+}
+
+async fn hold(queue: &Arc<dyn WritebackLedger>, owner: &str, now: i64) -> Option<WritebackJob> {
+    queue.hold("SHOP-1", owner, t(now), STALE).await.unwrap()
+}
+
+async fn hold_takes_a_new_or_pending_issue_out_of_order(queue: Arc<dyn WritebackLedger>) {
+    // No row: inserted, held.
+    let job = hold(&queue, "poller", 0).await.unwrap();
+    let first = WritebackJob {
+        issue_key: "SHOP-1".into(),
+        seen_updated: None,
+        attempts: 1,
+    };
+    assert_eq!(job, first);
+    assert_eq!(queue.depth().await.unwrap(), 1);
+    assert_eq!(claim(&queue, "w", 1).await, None, "held");
+    queue.renew(&job, "poller", t(2)).await.unwrap();
+    queue.settle(&job, "poller", t(3)).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 0);
+
+    // Pending and not due yet (a retry waiting): held all the same, its row kept.
+    queue.enqueue("SHOP-1", Some(t(7)), t(10)).await.unwrap();
+    let job = claim(&queue, "w", 10).await.unwrap();
+    queue.retry(&job, "w", t(1000), "503").await.unwrap();
+    let held = hold(&queue, "poller", 11).await.unwrap();
+    assert_eq!((held.seen_updated, held.attempts), (Some(t(7)), 2));
+    claim_lost(queue.settle(&job, "w", t(12)).await);
+    assert_eq!(claim(&queue, "w", 12).await, None, "held, not claimable");
+    queue.retry(&held, "poller", t(20), "again").await.unwrap();
+    let again = claim(&queue, "w", 20).await.unwrap();
+    assert_eq!(again.attempts, 3);
+}
+
+async fn hold_leaves_a_live_lease_alone(queue: Arc<dyn WritebackLedger>) {
+    queue.enqueue("SHOP-1", Some(t(3)), t(0)).await.unwrap();
+    let job = claim(&queue, "w", 0).await.unwrap();
+    assert_eq!(hold(&queue, "poller", 59).await, None);
+    assert_eq!(hold(&queue, "w", 59).await, None, "not even to its holder");
+    // Unchanged: still w's, the lease still counted from 0, attempts still 1.
+    queue.renew(&job, "w", t(0)).await.unwrap();
+    claim_lost(queue.renew(&job, "poller", t(59)).await);
+    let taken = claim(&queue, "w2", 61).await.unwrap();
+    assert_eq!((taken.seen_updated, taken.attempts), (Some(t(3)), 2));
+}
+
+async fn hold_takes_over_a_stale_lease(queue: Arc<dyn WritebackLedger>) {
+    queue.enqueue("SHOP-1", None, t(0)).await.unwrap();
+    let old = claim(&queue, "w", 0).await.unwrap();
+    let held = hold(&queue, "poller", 61).await.unwrap();
+    assert_eq!((held.issue_key.as_str(), held.attempts), ("SHOP-1", 2));
+    claim_lost(queue.settle(&old, "w", t(62)).await);
+    claim_lost(queue.retry(&old, "w", t(62), "late").await);
+    claim_lost(queue.renew(&old, "w", t(62)).await);
+    queue.settle(&held, "poller", t(63)).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 0);
+}
+
+async fn enqueue_while_held_by_hold_runs_again_after_settle(queue: Arc<dyn WritebackLedger>) {
+    let held = hold(&queue, "poller", 0).await.unwrap();
+    queue.enqueue("SHOP-1", Some(t(9)), t(1)).await.unwrap();
+    queue.settle(&held, "poller", t(2)).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 1, "back to pending");
+    let again = claim(&queue, "w", 2).await.unwrap();
+    assert_eq!((again.seen_updated, again.attempts), (Some(t(9)), 2));
+    queue.settle(&again, "w", t(3)).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 0);
+
+    // A hold spends the re-run mark of the stale lease it takes over.
+    queue.enqueue("SHOP-1", None, t(10)).await.unwrap();
+    let old = claim(&queue, "w", 10).await.unwrap();
+    queue.enqueue("SHOP-1", None, t(11)).await.unwrap();
+    let held = hold(&queue, "poller", 71).await.unwrap();
+    claim_lost(queue.settle(&old, "w", t(72)).await);
+    queue.settle(&held, "poller", t(73)).await.unwrap();
+    assert_eq!(queue.depth().await.unwrap(), 0);
+}
+
 /// Runs `n` calls of `f` on alternating replicas `a` and `b`, all released at once.
 async fn at_once<T, F, Fut>(
     a: &Arc<dyn WritebackLedger>,
@@ -207,6 +304,36 @@ async fn replicas_share_the_queue_without_doubles(
     assert_eq!(all.len(), 20, "an issue was claimed twice");
 }
 
+/// Eight calls on alternating replicas at once for `issue_key`: holds, claims from the
+/// `claims_from`-th on; what each got.
+async fn race_for(
+    a: &Arc<dyn WritebackLedger>,
+    b: &Arc<dyn WritebackLedger>,
+    issue_key: &'static str,
+    claims_from: usize,
+) -> Vec<Option<WritebackJob>> {
+    at_once(a, b, 8, move |queue, i| async move {
+        let owner = format!("p{i}");
+        let got = if i < claims_from {
+            queue.hold(issue_key, &owner, t(1), STALE).await
+        } else {
+            queue.claim(&owner, t(1), STALE).await
+        };
+        got.unwrap()
+    })
+    .await
+}
+
+async fn replicas_hold_one_issue_once(a: Arc<dyn WritebackLedger>, b: Arc<dyn WritebackLedger>) {
+    // No row yet: concurrent inserts.
+    let got = race_for(&a, &b, "SHOP-1", 8).await;
+    assert_eq!(got.iter().flatten().count(), 1, "{got:?}");
+    // A pending row, held and claimed at once.
+    a.enqueue("SHOP-2", None, t(0)).await.unwrap();
+    let got = race_for(&a, &b, "SHOP-2", 4).await;
+    assert_eq!(got.iter().flatten().count(), 1, "{got:?}");
+}
+
 // ---------------------------------------------------------------- per result
 
 async fn targets_are_the_created_entries_of_an_issue(stores: Stores) {
@@ -239,6 +366,7 @@ async fn targets_are_the_created_entries_of_an_issue(stores: Stores) {
             defect_id: Some("defect-1".into()),
             written: Some(state),
             skipped: None,
+            skipped_for: None,
         }
     );
     let untouched = target(&stores, "SHOP-1", &second).await;
@@ -285,19 +413,39 @@ async fn a_write_clears_the_skipped_reason(stores: Stores) {
     let key = new_key();
     create(&stores.results, &key, "shop", 0, 1).await;
     let wb = &stores.writeback;
-    wb.record_skipped(&key, "the log has no Test Manager defect")
+    wb.record_skipped(&key, "the log has no Test Manager defect", at(4, 321))
         .await
         .unwrap();
     let skipped = target(&stores, "SHOP-1", &key).await;
     assert_eq!(
-        (skipped.skipped.as_deref(), skipped.written),
-        (Some("the log has no Test Manager defect"), None)
+        (
+            skipped.skipped.as_deref(),
+            skipped.skipped_for,
+            skipped.written
+        ),
+        (
+            Some("the log has no Test Manager defect"),
+            Some(at(4, 321)),
+            None
+        )
+    );
+    // A later skip replaces both.
+    wb.record_skipped(&key, "refused", at(4, 999))
+        .await
+        .unwrap();
+    let skipped = target(&stores, "SHOP-1", &key).await;
+    assert_eq!(
+        (skipped.skipped.as_deref(), skipped.skipped_for),
+        (Some("refused"), Some(at(4, 999)))
     );
     assert!(wb
         .record_written(&key, &written("Done", t(5)))
         .await
         .unwrap());
-    assert_eq!(target(&stores, "SHOP-1", &key).await.skipped, None);
+    let cleared = target(&stores, "SHOP-1", &key).await;
+    assert_eq!((cleared.skipped, cleared.skipped_for), (None, None));
+    // No entry: nothing recorded, no error.
+    wb.record_skipped(&new_key(), "gone", t(6)).await.unwrap();
 }
 
 // ---------------------------------------------------------------- pollers
@@ -362,6 +510,11 @@ suite! {
         enqueue_while_held_runs_again_after_settle,
         retry_waits_until_not_before,
         stale_lease_is_taken_over,
+        renew_keeps_the_lease_of_its_holder_only,
+        hold_takes_a_new_or_pending_issue_out_of_order,
+        hold_leaves_a_live_lease_alone,
+        hold_takes_over_a_stale_lease,
+        enqueue_while_held_by_hold_runs_again_after_settle,
         targets_are_the_created_entries_of_an_issue,
         issue_keys_are_distinct_per_route_in_key_order,
         newest_written_state_wins,
@@ -370,6 +523,7 @@ suite! {
         only_the_poller_holder_advances_the_watermark;
     pair:
         replicas_share_the_queue_without_doubles,
+        replicas_hold_one_issue_once,
         one_replica_gets_the_poller_lease,
 }
 
@@ -383,8 +537,21 @@ const OLD_ENTRY: &str = "INSERT INTO ledger_entries (result_key, execution_id, t
      VALUES ($1, $2, $3, 'row-1', 'shop', 'created', 'old', 1, $4, $4, 'SHOP-7', '10007', \
      'https://jira.example/browse/SHOP-7', 'Checkout fails', TRUE)";
 
-/// The migrations of `store` (`sqlite` or `postgres`) from before write-back, in a temp dir.
-async fn migrations_before_writeback(store: &str) -> (tempfile::TempDir, sqlx::migrate::Migrator) {
+/// Write-back state of that entry written with the SQL of 0004 (before `skipped_for`): a
+/// write, then a skip. `$1` key, `$2` the time in the store's encoding.
+const OLD_WRITEBACK: &str = "UPDATE ledger_entries SET defect_id = 'defect-7', \
+     written_status = 'Done', written_priority = 'High', written_jira_updated = $2, \
+     written_at = $2, writeback_skipped = 'refused' WHERE result_key = $1";
+
+/// A pending queue row as 0004 wrote it.
+const OLD_QUEUED: &str = "INSERT INTO writeback_queue (id, state, not_before, seen_updated) \
+     VALUES ('SHOP-7', 'pending', 0, 5000)";
+
+/// The migrations of `store` (`sqlite` or `postgres`) numbered below `before`, in a temp dir.
+async fn migrations_before(
+    store: &str,
+    before: &str,
+) -> (tempfile::TempDir, sqlx::migrate::Migrator) {
     let dir = tempfile::tempdir().unwrap();
     let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("src/ledger/migrations")
@@ -392,7 +559,7 @@ async fn migrations_before_writeback(store: &str) -> (tempfile::TempDir, sqlx::m
     for file in std::fs::read_dir(source).unwrap() {
         let path = file.unwrap().path();
         let name = path.file_name().unwrap().to_owned();
-        if name.to_string_lossy().as_ref() < "0004" {
+        if name.to_string_lossy().as_ref() < before {
             std::fs::copy(&path, dir.path().join(name)).unwrap();
         }
     }
@@ -400,13 +567,14 @@ async fn migrations_before_writeback(store: &str) -> (tempfile::TempDir, sqlx::m
     (dir, migrator)
 }
 
-/// Brings the open connection `$conn` to the schema of before write-back (migrations of
-/// `$store`) and writes an old entry into it, its times bound as `$time`; closes `$conn` and
-/// evaluates to the entry's key.
+/// Brings the open connection `$conn` to the schema of `$store`'s migrations numbered below
+/// `$before` and writes an old entry into it, its times bound as `$time`, with the
+/// write-back state of 0004 when `$before` comes after it; closes `$conn` and evaluates to
+/// the entry's key.
 macro_rules! store_in_use {
-    ($conn:ident, $store:literal, $time:expr) => {{
+    ($conn:ident, $store:literal, before: $before:literal, $time:expr) => {{
         use sqlx::Connection;
-        let (_dir, migrator) = migrations_before_writeback($store).await;
+        let (_dir, migrator) = migrations_before($store, $before).await;
         migrator.run(&mut $conn).await.unwrap();
         let key = new_key();
         sqlx::query(OLD_ENTRY)
@@ -417,51 +585,128 @@ macro_rules! store_in_use {
             .execute(&mut $conn)
             .await
             .unwrap();
+        if $before > "0004" {
+            sqlx::query(OLD_WRITEBACK)
+                .bind(key.canonical())
+                .bind($time)
+                .execute(&mut $conn)
+                .await
+                .unwrap();
+            sqlx::query(OLD_QUEUED).execute(&mut $conn).await.unwrap();
+        }
         $conn.close().await.unwrap();
         key
     }};
 }
 
-/// The old entry, read back through the migrated store: as it was, nothing written yet.
+/// The old entry, read back through the store migrated from before write-back: as it
+/// was, nothing written yet.
 async fn old_entry_reads_back(stores: Stores, key: &ResultKey) {
     let entry = stores.results.get(key).await.unwrap().unwrap();
     assert_eq!(entry.issue.unwrap().issue_key, "SHOP-7");
     let target = target(&stores, "SHOP-7", key).await;
     assert_eq!(
-        (target.defect_id, target.written, target.skipped),
-        (None, None, None)
+        (
+            target.defect_id,
+            target.written,
+            target.skipped,
+            target.skipped_for
+        ),
+        (None, None, None, None)
     );
     assert_eq!(stores.writeback.depth().await.unwrap(), 0);
     stores.results.close().await;
 }
 
-#[tokio::test]
-async fn sqlite_store_in_use_migrates_to_writeback() {
+/// The old entry and queue row, read back through the store migrated from 0004: kept as
+/// they were, the skip not tied to any Jira state.
+async fn old_writeback_reads_back(stores: Stores, key: &ResultKey) {
+    let target = target(&stores, "SHOP-7", key).await;
+    let expected = WritebackTarget {
+        key: key.clone(),
+        route: "shop".into(),
+        issue_key: "SHOP-7".into(),
+        defect_id: Some("defect-7".into()),
+        written: Some(WrittenState {
+            status: "Done".into(),
+            priority: Some("High".into()),
+            jira_updated: t(0),
+            written_at: t(0),
+        }),
+        skipped: Some("refused".into()),
+        skipped_for: None,
+    };
+    assert_eq!(target, expected);
+    let queued = claim(&stores.writeback, "w", 0).await.unwrap();
+    let seen = DateTime::from_timestamp_millis(5000);
+    assert_eq!(
+        (
+            queued.issue_key.as_str(),
+            queued.seen_updated,
+            queued.attempts
+        ),
+        ("SHOP-7", seen, 1)
+    );
+    stores.results.close().await;
+}
+
+async fn sqlite_connection(fixture: &SqliteFixture) -> sqlx::SqliteConnection {
     use sqlx::ConnectOptions;
-    let fixture = SqliteFixture::new("sqlite_store_in_use_migrates_to_writeback").unwrap();
     std::fs::create_dir_all(fixture.path.parent().unwrap()).unwrap();
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+    sqlx::sqlite::SqliteConnectOptions::new()
         .filename(&fixture.path)
         .create_if_missing(true)
         .connect()
         .await
-        .unwrap();
-    let key = store_in_use!(conn, "sqlite", t(0).timestamp_millis());
-    old_entry_reads_back(fixture.open().await, &key).await;
+        .unwrap()
 }
 
-#[tokio::test]
-async fn postgres_store_in_use_migrates_to_writeback() {
+/// A connection confined to the fresh schema of `fixture`.
+async fn postgres_connection(fixture: &PgFixture) -> sqlx::PgConnection {
     use sqlx::{Connection, Executor};
-    let Some(fixture) = PgFixture::new("postgres_store_in_use_migrates_to_writeback") else {
-        return;
-    };
     let mut conn = sqlx::PgConnection::connect(&fixture.url).await.unwrap();
     let schema = &fixture.schema;
     conn.execute(format!("CREATE SCHEMA {schema}; SET search_path = {schema}").as_str())
         .await
         .unwrap();
-    let key = store_in_use!(conn, "postgres", t(0));
-    old_entry_reads_back(fixture.open().await, &key).await;
-    fixture.finish().await;
+    conn
 }
+
+/// A test per store that migrates a store in use from before `$before` and checks the
+/// result with `$reads_back`.
+macro_rules! migrates {
+    ($sqlite:ident, $postgres:ident, before: $before:literal, $reads_back:ident) => {
+        #[tokio::test]
+        async fn $sqlite() {
+            let fixture = SqliteFixture::new(stringify!($sqlite)).unwrap();
+            let mut conn = sqlite_connection(&fixture).await;
+            let key = store_in_use!(conn, "sqlite", before: $before, t(0).timestamp_millis());
+            $reads_back(fixture.open().await, &key).await;
+        }
+
+        #[tokio::test]
+        async fn $postgres() {
+            let Some(fixture) = PgFixture::new(stringify!($postgres)) else {
+                return;
+            };
+            let mut conn = postgres_connection(&fixture).await;
+            let key = store_in_use!(conn, "postgres", before: $before, t(0));
+            $reads_back(fixture.open().await, &key).await;
+            fixture.finish().await;
+        }
+    };
+}
+
+migrates!(
+    sqlite_store_in_use_migrates_to_writeback,
+    postgres_store_in_use_migrates_to_writeback,
+    before: "0004",
+    old_entry_reads_back
+);
+
+migrates!(
+    sqlite_store_in_use_migrates_to_skipped_for,
+    postgres_store_in_use_migrates_to_skipped_for,
+    before: "0005",
+    old_writeback_reads_back
+);

@@ -137,7 +137,11 @@ impl DefectWriter {
         }
         let Some(defect_id) = self.defect_id(mapping, target).await? else {
             self.ledger
-                .record_skipped(&target.key, "the test case log has no Test Manager defect")
+                .record_skipped(
+                    &target.key,
+                    "the test case log has no Test Manager defect",
+                    updated,
+                )
                 .await?;
             return Ok(WriteOutcome::NoDefect);
         };
@@ -153,14 +157,16 @@ impl DefectWriter {
             Ok(()) => {}
             Err(TestManagerError::DefectNotFound { .. }) => {
                 let reason = format!("Test Manager has no defect {defect_id} any more");
-                self.ledger.record_skipped(&target.key, &reason).await?;
+                self.ledger
+                    .record_skipped(&target.key, &reason, updated)
+                    .await?;
                 return Ok(WriteOutcome::DefectGone);
             }
             Err(e) if e.is_transient() => return Err(e.into()),
             Err(e) => {
                 tracing::warn!(issue = %target.issue_key, defect = %defect_id, error = %e, "Test Manager refused the defect update");
                 self.ledger
-                    .record_skipped(&target.key, &e.to_string())
+                    .record_skipped(&target.key, &e.to_string(), updated)
                     .await?;
                 return Ok(WriteOutcome::Refused);
             }
