@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tm_defect_bridge::config::{EvidenceSettings, JiraFlavour};
 use tm_defect_bridge::evidence::worker::{EvidenceWorker, Signal};
-use tm_defect_bridge::ledger::{self, EvidenceKind, EvidenceState, NewEvidence};
+use tm_defect_bridge::ledger::{self, EvidenceItem, EvidenceKind, EvidenceState, NewEvidence};
 use tm_defect_bridge::mapping::{Projects, ProjectsHandle};
 use tm_defect_bridge::outbound::RetryPolicy;
 use tm_defect_bridge::testmanager::{TestManagerClient, TestManagerConnection};
@@ -286,12 +286,14 @@ async fn measure(
     queue
         .enqueue(
             &[NewEvidence {
-                issue_key: "SHOP-1".into(),
-                route: "shop".into(),
-                log_id: "0b7e3c1a-5d2f-4e8b-9c6a-7f1d2e3b4a50".into(),
-                kind,
-                source_id: "0b7e3c1a-5d2f-4e8b-9c6a-7f1d2e3b4a50".into(),
-                file_name: name.into(),
+                item: EvidenceItem {
+                    issue_key: "SHOP-1".into(),
+                    route: "shop".into(),
+                    log_id: "0b7e3c1a-5d2f-4e8b-9c6a-7f1d2e3b4a50".into(),
+                    kind,
+                    source_id: "0b7e3c1a-5d2f-4e8b-9c6a-7f1d2e3b4a50".into(),
+                    file_name: name.into(),
+                },
                 size_bytes: None,
                 state: EvidenceState::Pending,
                 note: None,
@@ -305,7 +307,10 @@ async fn measure(
     let row = loop {
         sampled_peak = sampled_peak.max(status_kib("VmRSS:"));
         let rows = queue.for_issue("SHOP-1").await.unwrap();
-        let row = rows.into_iter().find(|r| r.kind == kind).expect("queued");
+        let row = rows
+            .into_iter()
+            .find(|r| r.item.kind == kind)
+            .expect("queued");
         if matches!(
             row.state,
             EvidenceState::Done | EvidenceState::Failed | EvidenceState::Skipped

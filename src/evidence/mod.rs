@@ -18,7 +18,7 @@ pub mod enqueue;
 pub mod robot_log;
 pub mod worker;
 
-use crate::ledger::{EvidenceKind, EvidenceState, NewEvidence};
+use crate::ledger::{EvidenceItem, EvidenceKind, EvidenceState, NewEvidence};
 use crate::mapping::{EvidencePolicy, ProjectMapping};
 use crate::testmanager::FailureDetails;
 use std::collections::HashSet;
@@ -40,9 +40,9 @@ impl Plan {
         self.items
             .iter()
             .cloned()
-            .map(|mut item| {
-                item.issue_key = issue_key.to_owned();
-                item
+            .map(|mut new| {
+                new.item.issue_key = issue_key.to_owned();
+                new
             })
             .collect()
     }
@@ -69,12 +69,14 @@ pub fn plan(mapping: &ProjectMapping, details: &FailureDetails) -> Plan {
             _ => (EvidenceState::Pending, None),
         };
         items.push(NewEvidence {
-            issue_key: String::new(),
-            route: mapping.route.clone(),
-            log_id: log_id.clone(),
-            kind,
-            source_id,
-            file_name,
+            item: EvidenceItem {
+                issue_key: String::new(),
+                route: mapping.route.clone(),
+                log_id: log_id.clone(),
+                kind,
+                source_id,
+                file_name,
+            },
             size_bytes: size,
             state,
             note,

@@ -12,7 +12,7 @@ use super::{enabled, human_bytes};
 use crate::byte_stream::ByteStream;
 use crate::config::EvidenceSettings;
 use crate::ledger::{
-    EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, LedgerError, NewEvidence,
+    EvidenceItem, EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, LedgerError, NewEvidence,
 };
 use crate::mapping::{EvidencePolicy, ProjectsHandle};
 use crate::outbound::RetryPolicy;
@@ -122,12 +122,12 @@ impl EvidenceWorker {
                     tokio::select! {
                         () = self.process(&owner, row.clone()) => {}
                         () = self.keep_claim(&owner, &row, stale) => {
-                            tracing::warn!(issue = %row.issue_key, file = %row.file_name, "evidence upload abandoned: its claim could not be renewed, so another worker may take the row over");
+                            tracing::warn!(issue = %row.item.issue_key, file = %row.item.file_name, "evidence upload abandoned: its claim could not be renewed, so another worker may take the row over");
                             // Back to the queue, if the ledger answers again; not a failure of the file.
                             let _ = self.queue.retry(&row.id, &owner, "abandoned: the claim could not be renewed", chrono::Utc::now(), false).await;
                         }
                         () = self.signal.stopping() => {
-                            tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
+                            tracing::info!(issue = %row.item.issue_key, file = %row.item.file_name, "evidence upload interrupted by shutdown; it resumes on the next start");
                             let _ = self.queue.retry(&row.id, &owner, "interrupted by shutdown", chrono::Utc::now(), false).await;
                             return;
                         }
@@ -168,11 +168,11 @@ impl EvidenceWorker {
                 Ok(Ok(())) => renewed = attempt,
                 Ok(Err(LedgerError::ClaimLost)) => return,
                 Ok(Err(_)) | Err(_) if renewed.elapsed() >= budget => {
-                    tracing::warn!(issue = %row.issue_key, "could not renew the claim on an evidence row in time");
+                    tracing::warn!(issue = %row.item.issue_key, "could not renew the claim on an evidence row in time");
                     return;
                 }
                 Ok(Err(e)) => {
-                    tracing::warn!(issue = %row.issue_key, error = %e, "could not renew the claim on an evidence row; retrying")
+                    tracing::warn!(issue = %row.item.issue_key, error = %e, "could not renew the claim on an evidence row; retrying")
                 }
                 Err(_) => {}
             }
@@ -197,14 +197,14 @@ impl EvidenceWorker {
         let (state, size, note) = match outcome {
             Settle::Done(size) => (EvidenceState::Done, size, None),
             Settle::Skipped(why) => {
-                tracing::info!(issue = %row.issue_key, file = %row.file_name, reason = %why, "evidence skipped");
+                tracing::info!(issue = %row.item.issue_key, file = %row.item.file_name, reason = %why, "evidence skipped");
                 (EvidenceState::Skipped, None, Some(why))
             }
             Settle::Retry(failure) if self.keeps_trying(&row, &failure) => {
                 let error = failure.error.clone();
                 let delay = self.delay(row.attempts);
-                tracing::warn!(issue = %row.issue_key, file = %row.file_name, attempt = row.attempts, %error, delay_ms = delay.as_millis() as u64, "evidence upload failed; will retry");
-                metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => "retried").increment(1);
+                tracing::warn!(issue = %row.item.issue_key, file = %row.item.file_name, attempt = row.attempts, %error, delay_ms = delay.as_millis() as u64, "evidence upload failed; will retry");
+                metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.item.kind.as_str(), "outcome" => "retried").increment(1);
                 let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 let counts = !failure.transient;
                 if let Err(e) = self.queue.retry(&row.id, owner, &error, at, counts).await {
@@ -213,17 +213,17 @@ impl EvidenceWorker {
                 return;
             }
             Settle::Retry(Failure { error, .. }) => {
-                tracing::error!(issue = %row.issue_key, file = %row.file_name, attempts = row.attempts, %error, "evidence upload failed for good; reported on the issue");
+                tracing::error!(issue = %row.item.issue_key, file = %row.item.file_name, attempts = row.attempts, %error, "evidence upload failed for good; reported on the issue");
                 (EvidenceState::Failed, None, Some(error))
             }
         };
-        metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.kind.as_str(), "outcome" => state.as_str()).increment(1);
+        metrics::counter!(crate::metrics::EVIDENCE, "kind" => row.item.kind.as_str(), "outcome" => state.as_str()).increment(1);
         if let Err(e) = self
             .queue
             .settle(&row.id, owner, state, size, note.as_deref())
             .await
         {
-            tracing::warn!(error = %e, issue = %row.issue_key, "could not settle the evidence row");
+            tracing::warn!(error = %e, issue = %row.item.issue_key, "could not settle the evidence row");
         }
     }
 
@@ -254,8 +254,8 @@ impl EvidenceWorker {
     fn policy(&self, row: &EvidenceRow) -> Result<(uuid::Uuid, EvidencePolicy), String> {
         let projects = self.projects.current();
         let mapping = projects
-            .by_route(&row.route)
-            .ok_or_else(|| format!("the mapping for route `{}` is gone", row.route))?;
+            .by_route(&row.item.route)
+            .ok_or_else(|| format!("the mapping for route `{}` is gone", row.item.route))?;
         let policy = mapping
             .evidence
             .clone()
@@ -268,10 +268,10 @@ impl EvidenceWorker {
             Ok(found) => found,
             Err(why) => return Settle::Skipped(why),
         };
-        if !enabled(&policy, row.kind) {
+        if !enabled(&policy, row.item.kind) {
             return Settle::Skipped("this kind of evidence is not attached by the mapping".into());
         }
-        match row.kind {
+        match row.item.kind {
             EvidenceKind::AttachmentIndex => self.index(project_id, &policy, row).await,
             EvidenceKind::Summary => self.summary(row).await,
             EvidenceKind::Screenshot | EvidenceKind::RobotLog | EvidenceKind::Attachment => {
@@ -289,7 +289,7 @@ impl EvidenceWorker {
     ) -> Settle {
         let listed = match self
             .testmanager
-            .log_attachments(project_id, &row.log_id)
+            .log_attachments(project_id, &row.item.log_id)
             .await
         {
             Ok(listed) => listed,
@@ -316,12 +316,14 @@ impl EvidenceWorker {
                     _ => (EvidenceState::Pending, None),
                 };
                 NewEvidence {
-                    issue_key: row.issue_key.clone(),
-                    route: row.route.clone(),
-                    log_id: row.log_id.clone(),
-                    kind: EvidenceKind::Attachment,
-                    source_id: a.id,
-                    file_name: name,
+                    item: EvidenceItem {
+                        issue_key: row.item.issue_key.clone(),
+                        route: row.item.route.clone(),
+                        log_id: row.item.log_id.clone(),
+                        kind: EvidenceKind::Attachment,
+                        source_id: a.id,
+                        file_name: name,
+                    },
                     size_bytes: a.size,
                     state,
                     note,
@@ -343,15 +345,15 @@ impl EvidenceWorker {
     ) -> Settle {
         // A previous try may have reached Jira with its answer lost, or its worker died.
         if row.attempts > 1 {
-            match self.tracker.attachments(&row.issue_key).await {
+            match self.tracker.attachments(&row.item.issue_key).await {
                 Ok(files) => {
                     if let Some(found) = files.iter().find(|f| {
-                        f.name == row.file_name
+                        f.name == row.item.file_name
                             && (row.size_bytes.is_none()
                                 || f.size.is_none()
                                 || f.size == row.size_bytes)
                     }) {
-                        tracing::info!(issue = %row.issue_key, file = %row.file_name, "evidence already on the issue; not uploading it again");
+                        tracing::info!(issue = %row.item.issue_key, file = %row.item.file_name, "evidence already on the issue; not uploading it again");
                         return Settle::Done(found.size);
                     }
                 }
@@ -363,10 +365,12 @@ impl EvidenceWorker {
                 }
             }
         }
-        let attached = match self.queue.for_issue(&row.issue_key).await {
+        let attached = match self.queue.for_issue(&row.item.issue_key).await {
             Ok(rows) => rows
                 .iter()
-                .filter(|r| r.state == EvidenceState::Done && r.kind.is_file() && r.id != row.id)
+                .filter(|r| {
+                    r.state == EvidenceState::Done && r.item.kind.is_file() && r.id != row.id
+                })
                 .filter_map(|r| r.size_bytes)
                 .sum::<u64>(),
             Err(e) => return Settle::Retry(e.into()),
@@ -381,16 +385,16 @@ impl EvidenceWorker {
         if row.size_bytes.is_some_and(|s| s > room) {
             return Settle::Skipped(total_note());
         }
-        let artifact = match row.kind {
+        let artifact = match row.item.kind {
             EvidenceKind::Screenshot => Artifact::Screenshot {
-                log_id: row.log_id.clone(),
-                assertion_id: row.source_id.clone(),
+                log_id: row.item.log_id.clone(),
+                assertion_id: row.item.source_id.clone(),
             },
             EvidenceKind::RobotLog => Artifact::RobotLog {
-                log_id: row.source_id.clone(),
+                log_id: row.item.source_id.clone(),
             },
             _ => Artifact::Attachment {
-                id: row.source_id.clone(),
+                id: row.item.source_id.clone(),
             },
         };
         let timeout = Duration::from_secs(self.settings.transfer_timeout_secs.max(1));
@@ -403,7 +407,7 @@ impl EvidenceWorker {
             Ok(None) => return Settle::Skipped("Test Manager has no such file (404)".into()),
             Err(e) => return Settle::Retry(e.into()),
         };
-        let download = if row.kind == EvidenceKind::RobotLog {
+        let download = if row.item.kind == EvidenceKind::RobotLog {
             match robot_log_file(download, policy.max_file_bytes, room).await {
                 Ok(prepared) => prepared,
                 Err(RobotLogError::TooLarge { .. }) => {
@@ -430,8 +434,8 @@ impl EvidenceWorker {
         match self
             .tracker
             .attach_file(
-                &row.issue_key,
-                &row.file_name,
+                &row.item.issue_key,
+                &row.item.file_name,
                 download.length,
                 body,
                 timeout,
@@ -471,36 +475,36 @@ impl EvidenceWorker {
     /// description and posted as a comment. Both carry a marker naming the Test Manager
     /// log; a retried step looks for it first, so neither is added twice.
     async fn summary(&self, row: &EvidenceRow) -> Settle {
-        let rows = match self.queue.for_issue(&row.issue_key).await {
+        let rows = match self.queue.for_issue(&row.item.issue_key).await {
             Ok(rows) => rows,
             Err(e) => return Settle::Retry(e.into()),
         };
         let files: Vec<&EvidenceRow> = rows
             .iter()
-            .filter(|r| r.log_id == row.log_id && r.kind.is_file())
+            .filter(|r| r.item.log_id == row.item.log_id && r.item.kind.is_file())
             .collect();
         if files.is_empty() {
             return Settle::Done(None);
         }
-        let marker = format!("Test Manager log {}", row.log_id);
+        let marker = format!("Test Manager log {}", row.item.log_id);
         let listed = format!("{}\n_({marker})_\n", summary_markdown(&files));
         if let Err(e) = self
             .tracker
-            .append_to_description(&row.issue_key, &marker, &listed)
+            .append_to_description(&row.item.issue_key, &marker, &listed)
             .await
         {
             // The comment below still lists everything; the description is a convenience.
-            tracing::warn!(issue = %row.issue_key, error = %e, "could not list the evidence in the description");
+            tracing::warn!(issue = %row.item.issue_key, error = %e, "could not list the evidence in the description");
         }
         // A previous claim may have posted the comment and died before settling.
         if row.attempts > 1 {
             match self
                 .tracker
-                .has_comment_containing(&row.issue_key, &marker)
+                .has_comment_containing(&row.item.issue_key, &marker)
                 .await
             {
                 Ok(true) => {
-                    tracing::info!(issue = %row.issue_key, "evidence summary already commented; not posting it again");
+                    tracing::info!(issue = %row.item.issue_key, "evidence summary already commented; not posting it again");
                     return Settle::Done(None);
                 }
                 Ok(false) => {}
@@ -512,7 +516,7 @@ impl EvidenceWorker {
                 }
             }
         }
-        match self.tracker.add_comment(&row.issue_key, &listed).await {
+        match self.tracker.add_comment(&row.item.issue_key, &listed).await {
             Ok(()) => Settle::Done(None),
             Err(e) => Settle::Retry(e.into()),
         }
@@ -548,14 +552,14 @@ async fn robot_log_file(
 /// The summary comment: attached, skipped (why), failed (last error).
 pub fn summary_markdown(files: &[&EvidenceRow]) -> String {
     let describe = |r: &EvidenceRow| {
-        let kind = match r.kind {
+        let kind = match r.item.kind {
             EvidenceKind::Screenshot => "screenshot",
             EvidenceKind::RobotLog => "robot log",
             _ => "attachment",
         };
         match r.size_bytes {
-            Some(size) => format!("`{}` ({kind}, {})", r.file_name, human_bytes(size)),
-            None => format!("`{}` ({kind})", r.file_name),
+            Some(size) => format!("`{}` ({kind}, {})", r.item.file_name, human_bytes(size)),
+            None => format!("`{}` ({kind})", r.item.file_name),
         }
     };
     let mut text = String::from("**Evidence from Test Manager**\n");

@@ -125,9 +125,10 @@ super::stored_text::stored_text!(EvidenceState, "evidence state" {
     Failed => "failed",
 });
 
-/// A row to enqueue.
+/// What an evidence row is about: which item of which Test Manager log goes on which issue,
+/// under which name. A row to enqueue and a queue row both carry one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewEvidence {
+pub struct EvidenceItem {
     /// The Jira issue the file goes on.
     pub issue_key: String,
     /// The mapping route (which project's rules and Test Manager project apply).
@@ -140,6 +141,13 @@ pub struct NewEvidence {
     pub source_id: String,
     /// The file name it gets on the issue.
     pub file_name: String,
+}
+
+/// A row to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvidence {
+    /// What the row is about.
+    pub item: EvidenceItem,
     /// Its size, when Test Manager said.
     pub size_bytes: Option<u64>,
     /// `Pending`, or `Skipped` when decided at enqueue time (then `note` says why).
@@ -153,18 +161,8 @@ pub struct NewEvidence {
 pub struct EvidenceRow {
     /// Row id.
     pub id: String,
-    /// See [`NewEvidence`].
-    pub issue_key: String,
-    /// See [`NewEvidence`].
-    pub route: String,
-    /// See [`NewEvidence`].
-    pub log_id: String,
-    /// See [`NewEvidence`].
-    pub kind: EvidenceKind,
-    /// See [`NewEvidence`].
-    pub source_id: String,
-    /// See [`NewEvidence`].
-    pub file_name: String,
+    /// What the row is about, as enqueued.
+    pub item: EvidenceItem,
     /// Size, when known (after an upload: the bytes sent).
     pub size_bytes: Option<u64>,
     /// State.

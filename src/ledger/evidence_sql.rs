@@ -7,7 +7,7 @@
 use chrono::DateTime;
 
 use super::error::LedgerError;
-use super::evidence::EvidenceRow;
+use super::evidence::{EvidenceItem, EvidenceRow};
 
 /// A size as stored (`BIGINT`); sizes beyond `i64` saturate.
 pub(crate) fn size_to_db(size: Option<u64>) -> Option<i64> {
@@ -39,7 +39,14 @@ impl TryFrom<RawEvidence> for EvidenceRow {
     type Error = LedgerError;
     fn try_from(r: RawEvidence) -> Result<Self, LedgerError> {
         Ok(EvidenceRow {
-            kind: r.kind.parse()?,
+            item: EvidenceItem {
+                kind: r.kind.parse()?,
+                issue_key: r.issue_key,
+                route: r.route,
+                log_id: r.log_id,
+                source_id: r.source_id,
+                file_name: r.file_name,
+            },
             state: r.state.parse()?,
             size_bytes: r.size_bytes.and_then(|s| u64::try_from(s).ok()),
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
@@ -52,11 +59,6 @@ impl TryFrom<RawEvidence> for EvidenceRow {
                 ))
             })?,
             id: r.id,
-            issue_key: r.issue_key,
-            route: r.route,
-            log_id: r.log_id,
-            source_id: r.source_id,
-            file_name: r.file_name,
             owner: r.owner,
             last_error: r.last_error,
             seq: r.seq,

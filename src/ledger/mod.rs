@@ -77,7 +77,9 @@ use std::sync::Arc;
 #[cfg(doc)]
 use crate::result_key::ResultKey;
 pub use error::LedgerError;
-pub use evidence::{EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, NewEvidence};
+pub use evidence::{
+    EvidenceItem, EvidenceKind, EvidenceQueue, EvidenceRow, EvidenceState, NewEvidence,
+};
 pub use results::{ClaimOutcome, EntryState, IssueRecord, Ledger, LedgerEntry};
 pub use writeback::{WritebackJob, WritebackLedger, WritebackTarget, WrittenState};
 

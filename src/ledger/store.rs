@@ -162,12 +162,13 @@ macro_rules! sql_store {
                     &self, items: &[NewEvidence], now: DateTime<Utc>,
                 ) -> Result<u64, LedgerError> {
                     let mut inserted = 0;
-                    for (seq, item) in items.iter().enumerate() {
+                    for (seq, new) in items.iter().enumerate() {
+                        let item = &new.item;
                         inserted += execute!(&self.pool, evidence_sql::ENQUEUE;
                             Uuid::new_v4().to_string(), &item.issue_key, &item.route,
                             &item.log_id, item.kind.as_str(), &item.source_id, &item.file_name,
-                            size_to_db(item.size_bytes), item.state.as_str(),
-                            item.note.as_deref(), seq as i64, to_millis(now));
+                            size_to_db(new.size_bytes), new.state.as_str(),
+                            new.note.as_deref(), seq as i64, to_millis(now));
                     }
                     Ok(inserted)
                 }

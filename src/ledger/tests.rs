@@ -16,8 +16,9 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use super::{
-    connect, connect_postgres_in_schema, ClaimOutcome, EntryState, EvidenceKind, EvidenceQueue,
-    EvidenceState, IssueRecord, Ledger, LedgerEntry, LedgerError, NewEvidence, Stores,
+    connect, connect_postgres_in_schema, ClaimOutcome, EntryState, EvidenceItem, EvidenceKind,
+    EvidenceQueue, EvidenceState, IssueRecord, Ledger, LedgerEntry, LedgerError, NewEvidence,
+    Stores,
 };
 use crate::result_key::ResultKey;
 
@@ -101,12 +102,14 @@ pub(super) async fn create(
 
 fn evidence(issue: &str, kind: EvidenceKind, source: &str) -> NewEvidence {
     NewEvidence {
-        issue_key: issue.to_owned(),
-        route: "shop".into(),
-        log_id: "log-1".into(),
-        kind,
-        source_id: source.to_owned(),
-        file_name: format!("{source}.bin"),
+        item: EvidenceItem {
+            issue_key: issue.to_owned(),
+            route: "shop".into(),
+            log_id: "log-1".into(),
+            kind,
+            source_id: source.to_owned(),
+            file_name: format!("{source}.bin"),
+        },
         size_bytes: Some(10),
         state: EvidenceState::Pending,
         note: None,
@@ -124,7 +127,7 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
     assert_eq!(queue.enqueue(&items, t(1)).await.unwrap(), 0);
     let first = queue.claim("w1", t(2), STALE).await.unwrap().unwrap();
     assert_eq!(
-        (first.kind, first.state, first.attempts),
+        (first.item.kind, first.state, first.attempts),
         (K::Screenshot, S::Uploading, 1)
     );
     claim_lost(queue.settle(&first.id, "w2", S::Done, None, None).await);
@@ -133,7 +136,7 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
         .await
         .unwrap();
     let second = queue.claim("w1", t(3), STALE).await.unwrap().unwrap();
-    assert_eq!(second.kind, K::RobotLog);
+    assert_eq!(second.item.kind, K::RobotLog);
     // The summary waits while a file is in flight.
     assert_eq!(queue.claim("w2", t(3), STALE).await.unwrap(), None);
     queue
@@ -151,7 +154,7 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
         .await
         .unwrap();
     let summary = queue.claim("w2", t(11), STALE).await.unwrap().unwrap();
-    assert_eq!(summary.kind, K::Summary);
+    assert_eq!(summary.item.kind, K::Summary);
     let rows = queue.for_issue("SHOP-1").await.unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].size_bytes, Some(12));

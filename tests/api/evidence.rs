@@ -411,14 +411,14 @@ async fn a_slow_upload_keeps_its_claim_against_other_processes() {
         let issue_key = first.jira.issues()[0].key.clone();
         let ledger = tm_defect_bridge::ledger::connect(&store, 1).await.unwrap();
         let rows = ledger.evidence.for_issue(&issue_key).await.unwrap();
-        let files: Vec<_> = rows.iter().filter(|r| r.kind.is_file()).collect();
+        let files: Vec<_> = rows.iter().filter(|r| r.item.kind.is_file()).collect();
         assert_eq!(files.len(), 2, "{rows:?} ({store})");
         for row in files {
             assert_eq!(
                 (row.state, row.attempts),
                 (tm_defect_bridge::ledger::EvidenceState::Done, 1),
                 "{} was taken over or retried ({store})",
-                row.file_name
+                row.item.file_name
             );
         }
         assert_eq!(
