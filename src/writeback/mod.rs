@@ -21,6 +21,7 @@
 //! - [`intake`]: a delivery in, the issue queued (or a duplicate dropped).
 //! - [`writer`]: one issue state written to the defects of its results.
 //! - [`worker`]: the queue worker (re-read, write, retry with backoff).
+//! - [`keep_lease`]: renews a job's lease while it is worked on.
 //! - [`reconcile`]: the poller and the slower sweep.
 //! - [`refresh`]: how the rest of the service hears that defects changed.
 //! - [`error`]: the [`WritebackError`] type.
@@ -33,6 +34,7 @@ pub mod delivery;
 pub mod error;
 pub mod hint;
 pub mod intake;
+pub mod keep_lease;
 pub mod reconcile;
 pub mod refresh;
 pub mod worker;

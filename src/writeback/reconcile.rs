@@ -16,6 +16,7 @@
 //! lost; the watermark advances only after a complete poll.
 
 use super::error::WritebackError;
+use super::keep_lease;
 use super::writer::{DefectWriter, Seen};
 use crate::config::WritebackSettings;
 use crate::ledger::WritebackLedger;
@@ -223,20 +224,47 @@ impl Reconciler {
         }
     }
 
-    /// Writes `state`; when that fails for now, queues the issue instead
-    /// (returns `true`). Only a failing ledger is an error.
+    /// Writes `state` while holding the issue's lease (so no worker writes it at
+    /// the same time); when a worker holds it, or the write fails for now, the
+    /// issue is left to the queue (returns `true`). Only a failing ledger is an error.
     async fn write_or_queue(&self, state: IssueState) -> Result<bool, WritebackError> {
         let (key, updated) = (state.key.clone(), state.updated);
-        match self.writer.apply(&key, &Seen::Exists(state)).await {
-            Ok(_) => Ok(false),
-            Err(e) if e.is_transient() => {
+        let lease = self.settings.lease();
+        let Some(job) = self
+            .ledger
+            .hold(&key, &self.owner, Utc::now(), lease)
+            .await?
+        else {
+            // A worker is writing it: marked to run again, it reads Jira afresh.
+            self.queue(&key, updated).await?;
+            return Ok(false);
+        };
+        let seen = Seen::Exists(state);
+        let written = tokio::select! {
+            written = self.writer.apply(&key, &seen) => Some(written),
+            () = keep_lease::keep(self.ledger.as_ref(), &job, &self.owner, lease) => None,
+        };
+        match written {
+            Some(Ok(_)) => {
+                self.ledger.settle(&job, &self.owner, Utc::now()).await?;
+                Ok(false)
+            }
+            Some(Err(e)) if e.is_transient() => {
                 tracing::warn!(issue = %key, error = %e, "write-back failed for now; this and the rest of the pass are queued for the worker");
-                self.queue(&key, updated).await?;
+                self.ledger
+                    .retry(&job, &self.owner, Utc::now(), &e.to_string())
+                    .await?;
+                self.signal.wake();
                 Ok(true)
             }
-            Err(e) => {
+            Some(Err(e)) => {
                 tracing::warn!(issue = %key, error = %e, "write-back of a polled issue failed");
+                self.ledger.settle(&job, &self.owner, Utc::now()).await?;
                 Ok(false)
+            }
+            None => {
+                tracing::warn!(issue = %key, "write-back lease lost during a poll; the queue takes the issue");
+                Ok(true)
             }
         }
     }

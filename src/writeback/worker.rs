@@ -8,6 +8,7 @@
 //! and nothing is hammered; anything else is logged and dropped.
 
 use super::error::WritebackError;
+use super::keep_lease;
 use super::writer::{DefectWriter, Seen};
 use crate::ledger::{WritebackJob, WritebackLedger};
 use crate::metrics;
@@ -49,6 +50,9 @@ impl WritebackWorker {
                 Ok(Some(job)) => {
                     tokio::select! {
                         () = self.process(&owner, &job) => {}
+                        () = keep_lease::keep(self.ledger.as_ref(), &job, &owner, self.lease) => {
+                            tracing::warn!(issue = %job.issue_key, "write-back abandoned: its lease could not be kept, so another worker may take the issue");
+                        }
                         () = self.signal.stopping() => {
                             // Back to the queue for the next start; a write in flight is idempotent.
                             let _ = self.ledger.retry(&job, &owner, Utc::now(), "interrupted by shutdown").await;

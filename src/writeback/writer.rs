@@ -63,6 +63,8 @@ pub enum WriteOutcome {
     Refused,
     /// The mapping that created the issue is gone, or has write-back off.
     NotMapped,
+    /// This state (or a newer one) was already skipped for this result: not tried again.
+    SkippedBefore,
 }
 
 impl WriteOutcome {
@@ -76,6 +78,7 @@ impl WriteOutcome {
             Self::DefectGone => "defect_gone",
             Self::Refused => "refused",
             Self::NotMapped => "not_mapped",
+            Self::SkippedBefore => "skipped_before",
         }
     }
 }
@@ -134,6 +137,9 @@ impl DefectWriter {
             if shows(written, &values) {
                 return Ok(WriteOutcome::Unchanged);
             }
+        }
+        if target.skipped.is_some() && target.skipped_for.is_some_and(|at| at >= updated) {
+            return Ok(WriteOutcome::SkippedBefore);
         }
         let Some(defect_id) = self.defect_id(mapping, target).await? else {
             self.ledger
