@@ -630,6 +630,9 @@ async fn evidence_enabled_later_reaches_an_existing_issue_on_the_next_press() {
     let first: Value = first.json().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(uploads(&before.jira).await.is_empty(), "no [evidence] yet");
+    // The old process is replaced by the new one: its worker, which still reads the
+    // old mapping, must not take the new rows (it would skip them as unwanted).
+    before.evidence.stop();
 
     // The same ledger, Jira and Test Manager; the mapping now attaches evidence.
     let after =
