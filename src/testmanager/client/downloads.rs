@@ -4,10 +4,9 @@
 use uuid::Uuid;
 
 use super::calls::{GET_ATTACHMENT, GET_ROBOT_LOG_FILE, GET_SCREENSHOT, JSON, LIST_ATTACHMENTS};
-use super::decode::{decode, decode_value};
+use super::decode::decode_list;
 use super::handle::TestManagerClient;
 use crate::testmanager::error::TestManagerError;
-use crate::testmanager::model::Paged;
 use crate::testmanager::port::{Artifact, Download, LogAttachment};
 
 impl TestManagerClient {
@@ -67,17 +66,7 @@ impl TestManagerClient {
         log_id: &str,
     ) -> Result<Vec<LogAttachment>, TestManagerError> {
         let url = self.project_url(project_id, &["attachments", "testCaseLog", log_id, "all"])?;
-        let Some(body) = self.get(LIST_ATTACHMENTS, url, JSON).await? else {
-            return Ok(Vec::new());
-        };
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Vec::new());
-        }
-        let value: serde_json::Value = decode(LIST_ATTACHMENTS.name, &body)?;
-        match value {
-            serde_json::Value::Null => Ok(Vec::new()),
-            serde_json::Value::Array(_) => decode_value(LIST_ATTACHMENTS.name, value),
-            _ => decode_value::<Paged<LogAttachment>>(LIST_ATTACHMENTS.name, value).map(|p| p.data),
-        }
+        let body = self.get(LIST_ATTACHMENTS, url, JSON).await?;
+        decode_list(LIST_ATTACHMENTS.name, body)
     }
 }

@@ -2,18 +2,19 @@
 //! case and execution, and the run's assertions and robot logs, with the
 //! calls that do not depend on each other running at the same time.
 
+use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::calls::{
-    GET_ASSERTIONS, GET_ASSERTIONS_MARKDOWN, GET_EXECUTION, GET_ROBOT_LOGS, GET_TEST_CASE, JSON,
-    JSON_OR_TEXT,
+    Call, GET_ASSERTIONS, GET_ASSERTIONS_MARKDOWN, GET_EXECUTION, GET_ROBOT_LOGS, GET_TEST_CASE,
+    JSON, JSON_OR_TEXT,
 };
-use super::decode::{decode, decode_value};
+use super::decode::{decode, decode_list};
 use super::handle::TestManagerClient;
 use super::logs::{is_failed, latest};
 use crate::result_key::ResultKey;
 use crate::testmanager::error::TestManagerError;
-use crate::testmanager::model::{Assertion, FailureDetails, Paged, TestCase, TestExecution};
+use crate::testmanager::model::{Assertion, FailureDetails, TestCase, TestExecution};
 
 impl TestManagerClient {
     /// See [`TestManager::fetch_failure`](crate::testmanager::TestManager::fetch_failure).
@@ -75,14 +76,8 @@ impl TestManagerClient {
     }
 
     async fn test_case(&self, project_id: Uuid, id: Uuid) -> Result<TestCase, TestManagerError> {
-        let url = self.project_url(project_id, &["testcases", &id.to_string()])?;
-        match self.get(GET_TEST_CASE, url, JSON).await? {
-            Some(body) => decode(GET_TEST_CASE.name, &body),
-            None => Err(TestManagerError::NotFound {
-                what: "test case",
-                id: id.to_string(),
-            }),
-        }
+        self.object(GET_TEST_CASE, project_id, "testcases", "test case", id)
+            .await
     }
 
     async fn execution(
@@ -90,11 +85,31 @@ impl TestManagerClient {
         project_id: Uuid,
         id: Uuid,
     ) -> Result<TestExecution, TestManagerError> {
-        let url = self.project_url(project_id, &["testexecutions", &id.to_string()])?;
-        match self.get(GET_EXECUTION, url, JSON).await? {
-            Some(body) => decode(GET_EXECUTION.name, &body),
+        self.object(
+            GET_EXECUTION,
+            project_id,
+            "testexecutions",
+            "test execution",
+            id,
+        )
+        .await
+    }
+
+    /// Object `id` of the project's `collection`; a 404 is
+    /// [`TestManagerError::NotFound`] naming it as `what`.
+    async fn object<T: DeserializeOwned>(
+        &self,
+        call: Call,
+        project_id: Uuid,
+        collection: &str,
+        what: &'static str,
+        id: Uuid,
+    ) -> Result<T, TestManagerError> {
+        let url = self.project_url(project_id, &[collection, &id.to_string()])?;
+        match self.get(call, url, JSON).await? {
+            Some(body) => decode(call.name, &body),
             None => Err(TestManagerError::NotFound {
-                what: "test execution",
+                what,
                 id: id.to_string(),
             }),
         }
@@ -112,18 +127,8 @@ impl TestManagerClient {
             project_id,
             &["testcaselogs", &log_id.to_string(), "assertions"],
         )?;
-        let Some(body) = self.get(GET_ASSERTIONS, url, JSON).await? else {
-            return Ok(Vec::new());
-        };
-        if body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Vec::new());
-        }
-        let value: serde_json::Value = decode(GET_ASSERTIONS.name, &body)?;
-        match value {
-            serde_json::Value::Null => Ok(Vec::new()),
-            serde_json::Value::Array(_) => decode_value(GET_ASSERTIONS.name, value),
-            _ => decode_value::<Paged<Assertion>>(GET_ASSERTIONS.name, value).map(|p| p.data),
-        }
+        let body = self.get(GET_ASSERTIONS, url, JSON).await?;
+        decode_list(GET_ASSERTIONS.name, body)
     }
 
     /// Test Manager's Markdown rendering of the assertions: a JSON string or
