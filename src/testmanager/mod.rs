@@ -6,7 +6,7 @@
 //! - `connection`: where Test Manager is, its credentials, URL building;
 //! - `token`: the OAuth2 client-credentials token cache;
 //! - `model`: the API's JSON shapes and [`FailureDetails`];
-//! - `client`: the calls, and how they are combined and overlapped;
+//! - `client/`: the calls, and how they are combined and overlapped (its own layout in `client/mod.rs`);
 //! - `defect`: the defect record write-back updates, and where it lives;
 //! - `error`: [`TestManagerError`].
 
