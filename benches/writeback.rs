@@ -359,11 +359,23 @@ impl Respond for Unexpected {
     }
 }
 
-async fn fake_jira(book: &JiraBook) -> MockServer {
+/// A server that keeps no request log and answers any call no mock of its
+/// own expects with 404, counting it in `unexpected`.
+async fn fake_server(unexpected: &Arc<AtomicUsize>) -> MockServer {
     let server = MockServer::builder()
         .disable_request_recording()
         .start()
         .await;
+    Mock::given(any())
+        .respond_with(Unexpected(unexpected.clone()))
+        .with_priority(10)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn fake_jira(book: &JiraBook) -> MockServer {
+    let server = fake_server(&book.unexpected).await;
     Mock::given(method("POST"))
         .and(path(format!("{JIRA_REST}/search/jql")))
         .respond_with(SearchJql(book.clone()))
@@ -381,11 +393,6 @@ async fn fake_jira(book: &JiraBook) -> MockServer {
             ResponseTemplate::new(200)
                 .set_body_json(json!({"accountId": "5b10", "displayName": "Bridge"})),
         )
-        .mount(&server)
-        .await;
-    Mock::given(any())
-        .respond_with(Unexpected(book.unexpected.clone()))
-        .with_priority(10)
         .mount(&server)
         .await;
     server
@@ -466,10 +473,7 @@ impl Respond for Token {
 }
 
 async fn fake_test_manager(book: &TmBook) -> MockServer {
-    let server = MockServer::builder()
-        .disable_request_recording()
-        .start()
-        .await;
+    let server = fake_server(&book.unexpected).await;
     Mock::given(method("POST"))
         .and(path("/org/identity_/connect/token"))
         .respond_with(Token(book.tokens.clone()))
@@ -480,11 +484,6 @@ async fn fake_test_manager(book: &TmBook) -> MockServer {
             "^{TM_PREFIX}/api/v2/{PROJECT_ID}/defects/[^/]+$"
         )))
         .respond_with(PatchDefect(book.clone()))
-        .mount(&server)
-        .await;
-    Mock::given(any())
-        .respond_with(Unexpected(book.unexpected.clone()))
-        .with_priority(10)
         .mount(&server)
         .await;
     server
