@@ -229,6 +229,10 @@ impl Reconciler {
     /// issue is left to the queue (returns `true`). Only a failing ledger is an error.
     async fn write_or_queue(&self, state: IssueState) -> Result<bool, WritebackError> {
         let (key, updated) = (state.key.clone(), state.updated);
+        let seen = Seen::Exists(state);
+        if !self.writer.would_write(&key, &seen).await? {
+            return Ok(false);
+        }
         let lease = self.settings.lease();
         let Some(job) = self
             .ledger
@@ -239,7 +243,6 @@ impl Reconciler {
             self.queue(&key, updated).await?;
             return Ok(false);
         };
-        let seen = Seen::Exists(state);
         let written = tokio::select! {
             written = self.writer.apply(&key, &seen) => Some(written),
             () = keep_lease::keep(self.ledger.as_ref(), &job, &self.owner, lease) => None,

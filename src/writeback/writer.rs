@@ -116,31 +116,26 @@ impl DefectWriter {
         Ok(outcomes)
     }
 
+    /// Whether [`Self::apply`] would try to write anything for `seen`: only the
+    /// ledger is read. Lets a pass over many unchanged issues skip taking leases.
+    pub async fn would_write(&self, issue_key: &str, seen: &Seen) -> Result<bool, WritebackError> {
+        let projects = self.projects.current();
+        let targets = self.ledger.targets(issue_key).await?;
+        Ok(targets
+            .iter()
+            .any(|target| decide(&projects, target, seen).is_ok()))
+    }
+
     async fn apply_to(
         &self,
         target: &WritebackTarget,
         seen: &Seen,
     ) -> Result<WriteOutcome, WritebackError> {
         let projects = self.projects.current();
-        let Some(mapping) = projects
-            .by_route(&target.route)
-            .filter(|m| m.writeback.is_enabled())
-        else {
-            return Ok(WriteOutcome::NotMapped);
+        let (mapping, values, updated) = match decide(&projects, target, seen) {
+            Ok(decided) => decided,
+            Err(outcome) => return Ok(outcome),
         };
-        let values = values_of(mapping, seen);
-        let updated = seen.updated(target.written.as_ref());
-        if let Some(written) = &target.written {
-            if written.jira_updated > updated {
-                return Ok(WriteOutcome::Older);
-            }
-            if shows(written, &values) {
-                return Ok(WriteOutcome::Unchanged);
-            }
-        }
-        if target.skipped.is_some() && target.skipped_for.is_some_and(|at| at >= updated) {
-            return Ok(WriteOutcome::SkippedBefore);
-        }
         let Some(defect_id) = self.defect_id(mapping, target).await? else {
             self.ledger
                 .record_skipped(
@@ -244,6 +239,33 @@ impl DefectWriter {
         }
         Ok(found)
     }
+}
+
+/// What writing `seen` to `target` would write — its mapping, the values and
+/// the Jira time they order by — or why nothing is to be written.
+fn decide<'p>(
+    projects: &'p crate::mapping::Projects,
+    target: &WritebackTarget,
+    seen: &Seen,
+) -> Result<(&'p ProjectMapping, TmValues, DateTime<Utc>), WriteOutcome> {
+    let mapping = projects
+        .by_route(&target.route)
+        .filter(|m| m.writeback.is_enabled())
+        .ok_or(WriteOutcome::NotMapped)?;
+    let values = values_of(mapping, seen);
+    let updated = seen.updated(target.written.as_ref());
+    if let Some(written) = &target.written {
+        if written.jira_updated > updated {
+            return Err(WriteOutcome::Older);
+        }
+        if shows(written, &values) {
+            return Err(WriteOutcome::Unchanged);
+        }
+    }
+    if target.skipped.is_some() && target.skipped_for.is_some_and(|at| at >= updated) {
+        return Err(WriteOutcome::SkippedBefore);
+    }
+    Ok((mapping, values, updated))
 }
 
 /// The Test Manager values of `seen` under the mapping's rules.
