@@ -161,7 +161,8 @@ impl Reconciler {
     }
 
     /// Compares every bridge issue of `jira_project` with the ledger's issues
-    /// of `routes`: writes what differs, queues what Jira's search lacks.
+    /// of `routes`: writes what differs, queues what Jira's search lacks
+    /// (unless its defects already show it deleted).
     pub async fn sweep(
         &self,
         jira_project: &str,
@@ -178,12 +179,18 @@ impl Reconciler {
         })
         .await?;
         let now = Utc::now();
+        let deleted = Seen::Deleted { at: now };
+        let mut to_read = 0;
         for issue_key in &missing {
-            self.ledger.enqueue(issue_key, None, now).await?;
-            pass.queued += 1;
+            // An issue whose defects already show it deleted costs no read.
+            if self.writer.would_write(issue_key, &deleted).await? {
+                self.ledger.enqueue(issue_key, None, now).await?;
+                to_read += 1;
+            }
         }
-        if !missing.is_empty() {
-            tracing::info!(project = %jira_project, issues = missing.len(), "issues missing from Jira's search are queued to be read (deleted, or not yet indexed)");
+        pass.queued += to_read;
+        if to_read > 0 {
+            tracing::info!(project = %jira_project, issues = to_read, "issues missing from Jira's search are queued to be read (deleted, or not yet indexed)");
             self.signal.wake();
         }
         Ok(pass)
