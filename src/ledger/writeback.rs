@@ -78,6 +78,10 @@ pub struct WritebackJob {
 /// replicas. Methods taking `now` store it rather than reading a clock.
 #[async_trait::async_trait]
 pub trait WritebackLedger: Send + Sync + 'static {
+    /// Whether Jira delivery `delivery_id` was recorded by [`Self::first_delivery`]
+    /// (and not forgotten since). Reads only.
+    async fn seen_delivery(&self, delivery_id: &str) -> Result<bool, LedgerError>;
+
     /// Records Jira delivery `delivery_id` (`X-Atlassian-Webhook-Identifier`);
     /// `true` the first time, `false` when it was seen before (a retry or duplicate).
     async fn first_delivery(

@@ -115,6 +115,8 @@ pub(crate) mod sql {
          VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
 
     /// $1 before.
+    /// How many deliveries have id `$1` (0 or 1).
+    pub(crate) const SEEN_DELIVERY: &str = "SELECT COUNT(*) FROM jira_deliveries WHERE id = $1";
     pub(crate) const FORGET_DELIVERIES: &str = "DELETE FROM jira_deliveries WHERE seen_at < $1";
 
     /// $1 issue key, $2 seen updated, $3 now. One statement, so concurrent enqueues of one

@@ -27,6 +27,14 @@ macro_rules! sql_writeback {
 
             #[async_trait::async_trait]
             impl WritebackLedger for $store {
+                async fn seen_delivery(&self, delivery_id: &str) -> Result<bool, LedgerError> {
+                    let count: i64 = sqlx::query_scalar(sql::SEEN_DELIVERY)
+                        .bind(delivery_id)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(count > 0)
+                }
+
                 async fn first_delivery(
                     &self, delivery_id: &str, now: DateTime<Utc>,
                 ) -> Result<bool, LedgerError> {

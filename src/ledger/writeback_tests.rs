@@ -55,7 +55,9 @@ async fn target(stores: &Stores, issue_key: &str, key: &ResultKey) -> WritebackT
 // ---------------------------------------------------------------- deliveries
 
 async fn deliveries_are_deduplicated_until_forgotten(queue: Arc<dyn WritebackLedger>) {
+    assert!(!queue.seen_delivery("d1").await.unwrap());
     assert!(queue.first_delivery("d1", t(0)).await.unwrap());
+    assert!(queue.seen_delivery("d1").await.unwrap());
     assert!(!queue.first_delivery("d1", t(1)).await.unwrap());
     assert!(queue.first_delivery("d2", t(10)).await.unwrap());
     assert_eq!(queue.forget_deliveries(t(5)).await.unwrap(), 1);

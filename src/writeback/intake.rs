@@ -80,21 +80,24 @@ impl WebhookIntake {
                 "the event changes neither status, priority, resolution nor existence",
             ));
         }
-        // What may fail comes before the delivery is recorded as seen, so a failure
-        // (503) lets Jira's redelivery through; an enqueue lost after it is caught by
-        // the reconcile poller.
         if self.ledger.targets(&hint.issue_key).await?.is_empty() {
             return Ok(Receipt::Ignored("not an issue the bridge created"));
         }
-        let now = Utc::now();
         if let Some(id) = identifier {
-            if !self.ledger.first_delivery(id, now).await? {
+            if self.ledger.seen_delivery(id).await? {
                 return Ok(Receipt::Duplicate);
             }
         }
+        let now = Utc::now();
         self.ledger
             .enqueue(&hint.issue_key, hint.updated, now)
             .await?;
+        // Recorded only once the issue is queued: a failure before this answers 503 and
+        // Jira's redelivery is taken in. Two copies racing past the check both queue
+        // the same row, which is harmless.
+        if let Some(id) = identifier {
+            self.ledger.first_delivery(id, now).await?;
+        }
         self.signal.wake();
         Ok(Receipt::Queued)
     }
