@@ -17,6 +17,11 @@ const CLAIM_ROUNDS: usize = 8;
 /// autocommitted statement, atomic on its own; [`claim_with`] composes them.
 #[async_trait::async_trait]
 pub(crate) trait ClaimStore: Send + Sync {
+    /// The time claims are taken and judged stale at: the database's clock where replicas
+    /// share the store (PostgreSQL), so that no replica's wall clock decides who owns a
+    /// claim; `local`, the caller's clock, where one process owns it (SQLite).
+    async fn clock(&self, local: DateTime<Utc>) -> Result<DateTime<Utc>, LedgerError>;
+
     /// Inserts a fresh Claimed entry unless one exists; true if this call inserted it.
     async fn insert_claim(
         &self,
@@ -41,6 +46,11 @@ pub(crate) trait ClaimStore: Send + Sync {
 
 /// The claim algorithm shared by both stores.
 ///
+/// Every time it stores or compares is the store's [`ClaimStore::clock`], read once per
+/// call: on PostgreSQL the database's, so a replica whose clock is off by minutes neither
+/// takes over a live claim nor dates its own claim so that others find it stale. Reading it
+/// before the entry only makes a claim look younger, never staler.
+///
 /// No transaction spans the rounds: the insert is atomic through `ON CONFLICT DO NOTHING`,
 /// and a takeover is a compare-and-swap on (state, owner, claimed_at, attempts), which only
 /// one writer can win because the row lock serialises the conditional `UPDATE`s and the
@@ -54,7 +64,7 @@ pub(crate) async fn claim_with<S: ClaimStore + ?Sized>(
     now: DateTime<Utc>,
     stale_after: Duration,
 ) -> Result<ClaimOutcome, LedgerError> {
-    let now = to_stored_precision(now);
+    let now = to_stored_precision(store.clock(now).await?);
     let mut last_seen = None;
     for _ in 0..CLAIM_ROUNDS {
         if store.insert_claim(key, project, owner, now).await? {
@@ -95,7 +105,7 @@ pub(crate) async fn claim_with<S: ClaimStore + ?Sized>(
 /// Whether a Claimed entry has been held longer than `stale_after` at `now`.
 fn is_stale(entry: &LedgerEntry, now: DateTime<Utc>, stale_after: Duration) -> bool {
     // A stale_after too large for chrono means "never stale"; a claimed_at in the future
-    // (clock skew between replicas) gives a negative age, which counts as fresh.
+    // (a SQLite caller's clock set back) gives a negative age, which counts as fresh.
     match chrono::Duration::from_std(stale_after) {
         Ok(limit) => now.signed_duration_since(entry.claimed_at) > limit,
         Err(_) => false,

@@ -108,6 +108,10 @@ impl KeyColumns {
 /// SQL shared by both stores. `$n` placeholders work on SQLite too, and both stores accept
 /// `TRUE`/`FALSE`; only the bound timestamp types differ (millis vs TIMESTAMPTZ).
 pub(crate) mod sql {
+    /// PostgreSQL's clock for claims (see [`crate::ledger::claim::ClaimStore::clock`]): the
+    /// wall clock now, not the transaction start, at the millisecond precision claims keep.
+    pub(crate) const DATABASE_CLOCK: &str = "SELECT date_trunc('milliseconds', clock_timestamp())";
+
     /// Columns in the order [`super::StoredRow`] is read; a macro so `concat!` can use it.
     macro_rules! columns {
         () => {

@@ -52,6 +52,14 @@
 //! Timestamps are stored with millisecond precision on both stores (the `now`
 //! passed in is truncated), so an entry reads back identically whichever store
 //! holds it.
+//!
+//! Whose clock decides a claim: on PostgreSQL, where replicas with their own wall clocks
+//! share the store, every claim of a result is dated and judged stale by the database's
+//! clock (`clock_timestamp()`), and the `now` passed to [`Ledger::claim`] is ignored, so a
+//! replica whose clock is minutes off can neither take over a live claim nor make its own
+//! look stale. On SQLite, one process's store, the `now` passed in decides. The other
+//! timestamps (`updated_at` of record_issue and mark_uncertain, the queues' times) are
+//! still the caller's; the leased queues' staleness is not yet judged by the database.
 
 mod claim;
 mod entry_sql;

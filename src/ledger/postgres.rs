@@ -6,6 +6,7 @@
 //! `INSERT … ON CONFLICT DO NOTHING` on one key wait for the first inserter and then do
 //! nothing, and a conditional `UPDATE` that waited on the row lock re-checks its `WHERE`
 //! against the committed winner (READ COMMITTED re-evaluation) and so matches no row.
+//! Claims of results are dated and judged stale by the database's clock, never a replica's.
 
 use std::str::FromStr;
 
@@ -15,6 +16,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
 use super::claim::to_stored_precision;
+use super::entry_sql;
 use super::error::LedgerError;
 
 static MIGRATOR: Migrator = sqlx::migrate!("src/ledger/migrations/postgres");
@@ -96,6 +98,17 @@ async fn create_schema(options: &PgConnectOptions, schema: &str) -> Result<(), L
     }
 }
 
+/// Claims are taken and judged by the database's clock: replicas share this store, and
+/// their wall clocks may disagree by minutes. `_local` (the caller's clock) is not used.
+async fn database_clock(
+    pool: &PgPool,
+    _local: DateTime<Utc>,
+) -> Result<DateTime<Utc>, LedgerError> {
+    Ok(sqlx::query_scalar(entry_sql::sql::DATABASE_CLOCK)
+        .fetch_one(pool)
+        .await?)
+}
+
 /// A `TIMESTAMPTZ` column reads back as a time already.
 fn read_timestamptz(t: DateTime<Utc>, _column: &str) -> Result<DateTime<Utc>, LedgerError> {
     Ok(t)
@@ -105,6 +118,7 @@ super::store::sql_store! {
     store: PgLedger,
     time: to_stored_precision,
     read_time: read_timestamptz,
+    clock: database_clock,
     claim_evidence: crate::ledger::evidence_sql::sql::CLAIM_POSTGRES,
 }
 

@@ -14,7 +14,8 @@ use crate::result_key::ResultKey;
 /// Implementations are cheap to share (`Arc<dyn Ledger>`) and every method is
 /// safe to call concurrently from many tasks, processes and replicas.
 /// Methods taking `now` store it (truncated to milliseconds) rather than
-/// reading a clock, so callers and tests control time.
+/// reading a clock, so callers and tests control time — except [`Ledger::claim`] on
+/// PostgreSQL, which takes the database's clock so replicas' clocks never decide ownership.
 #[async_trait::async_trait]
 pub trait Ledger: Send + Sync + 'static {
     /// Atomically claims `key` for creation by `owner` (an id unique per process and request).
@@ -27,6 +28,9 @@ pub trait Ledger: Send + Sync + 'static {
     ///   have happened): takes it over atomically (owner = `owner`, claimed_at = `now`,
     ///   attempts + 1, state Claimed; issue fields and `last_error` are kept)
     ///   → `Claimed { previous: Some(old_entry) }`.
+    ///
+    /// "now" is the database's clock on PostgreSQL (the `now` argument is ignored there, so
+    /// replicas' clocks never decide who owns a claim) and the `now` argument on SQLite.
     ///
     /// Of several concurrent takeovers of the same entry exactly one wins; the others get `Busy`.
     /// `project` is only used when inserting; a takeover keeps the stored project.

@@ -74,6 +74,15 @@ fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+/// Claims are taken and judged by the caller's clock: one process owns the store, so there
+/// is no other clock to disagree with.
+async fn local_clock(
+    _pool: &SqlitePool,
+    local: DateTime<Utc>,
+) -> Result<DateTime<Utc>, LedgerError> {
+    Ok(local)
+}
+
 /// A `ledger_entries` timestamp as stored: integer Unix milliseconds.
 fn millis(t: DateTime<Utc>) -> i64 {
     to_stored_precision(t).timestamp_millis()
@@ -89,6 +98,7 @@ super::store::sql_store! {
     store: SqliteLedger,
     time: millis,
     read_time: read_millis,
+    clock: local_clock,
     claim_evidence: crate::ledger::evidence_sql::sql::CLAIM_SQLITE,
 }
 

@@ -10,6 +10,10 @@
 //! - `time`/`read_time`: how a `ledger_entries` timestamp is bound, and turned back from
 //!   the column's type into a time (integer milliseconds on SQLite, `TIMESTAMPTZ` on
 //!   PostgreSQL);
+//! - `clock`: the time claims of results are taken and judged at (an
+//!   `async fn(&pool, local) -> Result<DateTime<Utc>, LedgerError>`, see
+//!   [`ClaimStore::clock`](super::claim::ClaimStore::clock)): the database's on PostgreSQL,
+//!   the caller's on SQLite;
 //! - `claim_evidence`: the evidence claim statement (a full path), whose row locking differs.
 
 /// Runs `$sql` on `$pool` with each `$arg` bound in turn (`$1`, `$2`, …) and evaluates to
@@ -30,6 +34,7 @@ macro_rules! sql_store {
         store: $store:ty,
         time: $time:path,
         read_time: $read_time:path,
+        clock: $clock:path,
         claim_evidence: $claim:expr $(,)?
     ) => {
         // An anonymous const: its imports shadow the store's own instead of clashing.
@@ -51,6 +56,10 @@ macro_rules! sql_store {
 
             #[async_trait::async_trait]
             impl ClaimStore for $store {
+                async fn clock(&self, local: DateTime<Utc>) -> Result<DateTime<Utc>, LedgerError> {
+                    $clock(&self.pool, local).await
+                }
+
                 async fn insert_claim(
                     &self, key: &ResultKey, project: &str, owner: &str, now: DateTime<Utc>,
                 ) -> Result<bool, LedgerError> {

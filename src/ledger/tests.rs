@@ -15,6 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
+use super::claim::to_stored_precision;
 use super::{
     connect, connect_postgres_in_schema, ClaimOutcome, EntryState, EvidenceItem, EvidenceKind,
     EvidenceQueue, EvidenceState, IssueRecord, Ledger, LedgerEntry, LedgerError, NewEvidence,
@@ -245,8 +246,8 @@ async fn first_claim_wins(ledger: Arc<dyn Ledger>) {
     assert_eq!(entry.state, EntryState::Claimed);
     assert_eq!(entry.owner, "a");
     assert_eq!(entry.attempts, 1);
-    assert_eq!(entry.claimed_at, t(0));
-    assert_eq!(entry.updated_at, t(0));
+    // Dated t(0) on SQLite, by the database's clock on PostgreSQL (see the clock cases).
+    assert_eq!(entry.updated_at, entry.claimed_at);
     assert_eq!(entry.issue, None);
     assert!(!entry.remote_link_done);
     assert_eq!(entry.last_error, None);
@@ -266,6 +267,7 @@ async fn keys_without_variation_round_trip(ledger: Arc<dyn Ledger>) {
 async fn done_after_record_issue(ledger: Arc<dyn Ledger>) {
     let key = new_key();
     claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    let claimed = get(&ledger, &key).await;
     ledger
         .record_issue(&key, "a", &issue(12), t(5))
         .await
@@ -275,7 +277,7 @@ async fn done_after_record_issue(ledger: Arc<dyn Ledger>) {
     assert_eq!(entry.state, EntryState::Created);
     assert_eq!(entry.issue, Some(issue(12)));
     assert_eq!(entry.owner, "a");
-    assert_eq!(entry.claimed_at, t(0));
+    assert_eq!(entry.claimed_at, claimed.claimed_at);
     assert_eq!(entry.updated_at, t(5));
     // A Created entry is final, however old it gets.
     done(
@@ -317,19 +319,37 @@ async fn busy_while_fresh(ledger: Arc<dyn Ledger>) {
     assert_eq!(get(&ledger, &key).await, before);
 }
 
+/// A claim window the staleness cases outwait on the real clock, which is the one that
+/// counts on PostgreSQL.
+const QUICK: Duration = Duration::from_millis(300);
+
+/// Claims `key` for `owner` now, then waits until that claim is stale by [`QUICK`].
+async fn claim_then_outwait(ledger: &Arc<dyn Ledger>, key: &ResultKey, owner: &str) {
+    claimed_previous(
+        ledger
+            .claim(key, "SHOP", owner, Utc::now(), QUICK)
+            .await
+            .unwrap(),
+    );
+    tokio::time::sleep(QUICK * 2).await;
+}
+
 async fn takeover_after_stale(ledger: Arc<dyn Ledger>) {
     let key = new_key();
-    claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    claim_then_outwait(&ledger, &key, "a").await;
     let old = get(&ledger, &key).await;
 
-    let previous = ledger.claim(&key, "SHOP", "b", t(61), STALE).await.unwrap();
-    assert_eq!(claimed_previous(previous), Some(old));
+    let previous = ledger
+        .claim(&key, "SHOP", "b", Utc::now(), QUICK)
+        .await
+        .unwrap();
+    assert_eq!(claimed_previous(previous), Some(old.clone()));
     let entry = get(&ledger, &key).await;
     assert_eq!(entry.state, EntryState::Claimed);
     assert_eq!(entry.owner, "b");
     assert_eq!(entry.attempts, 2);
-    assert_eq!(entry.claimed_at, t(61));
-    assert_eq!(entry.updated_at, t(61));
+    assert!(entry.claimed_at >= old.claimed_at + chrono::Duration::from_std(QUICK).unwrap());
+    assert_eq!(entry.updated_at, entry.claimed_at);
 
     // The old owner has lost the claim and can no longer change anything.
     claim_lost(ledger.record_issue(&key, "a", &issue(1), t(62)).await);
@@ -347,6 +367,7 @@ async fn takeover_after_stale(ledger: Arc<dyn Ledger>) {
 async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
     let key = new_key();
     claimed_previous(ledger.claim(&key, "SHOP", "a", t(0), STALE).await.unwrap());
+    let claimed = get(&ledger, &key).await;
     ledger
         .mark_uncertain(&key, "a", "timeout after POST /issue", t(3))
         .await
@@ -354,7 +375,7 @@ async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
     let uncertain = get(&ledger, &key).await;
     assert_eq!(uncertain.state, EntryState::Uncertain);
     assert_eq!(uncertain.owner, "a");
-    assert_eq!(uncertain.claimed_at, t(0));
+    assert_eq!(uncertain.claimed_at, claimed.claimed_at);
     assert_eq!(uncertain.updated_at, t(3));
     assert_eq!(
         uncertain.last_error.as_deref(),
@@ -370,19 +391,19 @@ async fn takeover_after_uncertain(ledger: Arc<dyn Ledger>) {
     assert_eq!(entry.state, EntryState::Claimed);
     assert_eq!(entry.owner, "b");
     assert_eq!(entry.attempts, 2);
-    assert_eq!(entry.claimed_at, t(4));
+    assert!(entry.claimed_at >= claimed.claimed_at);
     assert_eq!(entry.last_error, uncertain.last_error);
     busy(ledger.claim(&key, "SHOP", "c", t(5), STALE).await.unwrap());
 }
 
-/// `tasks` claims of `key` at `t(at)` by owners `{owner}-{i}`, released together by a
-/// barrier so they really race; their outcomes.
+/// `tasks` claims of `key` now with a `window`, by owners `{owner}-{i}`, released together
+/// by a barrier so they really race; their outcomes.
 async fn claim_at_once(
     ledger: &Arc<dyn Ledger>,
     key: &ResultKey,
     tasks: usize,
     owner: &str,
-    at: i64,
+    window: Duration,
 ) -> Vec<ClaimOutcome> {
     let barrier = Arc::new(Barrier::new(tasks));
     let mut handles = Vec::new();
@@ -391,7 +412,7 @@ async fn claim_at_once(
         let owner = format!("{owner}-{i}");
         handles.push(tokio::spawn(async move {
             barrier.wait().await;
-            ledger.claim(&key, "SHOP", &owner, t(at), STALE).await
+            ledger.claim(&key, "SHOP", &owner, Utc::now(), window).await
         }));
     }
     let mut outcomes = Vec::new();
@@ -404,7 +425,7 @@ async fn claim_at_once(
 async fn concurrent_claims_one_winner(ledger: Arc<dyn Ledger>) {
     let key = new_key();
     let mut winners = 0;
-    for outcome in claim_at_once(&ledger, &key, 50, "owner", 0).await {
+    for outcome in claim_at_once(&ledger, &key, 50, "owner", STALE).await {
         match outcome {
             ClaimOutcome::Claimed { previous: None } => winners += 1,
             ClaimOutcome::Busy(_) => {}
@@ -417,15 +438,10 @@ async fn concurrent_claims_one_winner(ledger: Arc<dyn Ledger>) {
 
 async fn concurrent_takeover_one_winner(ledger: Arc<dyn Ledger>) {
     let key = new_key();
-    claimed_previous(
-        ledger
-            .claim(&key, "SHOP", "dead", t(0), STALE)
-            .await
-            .unwrap(),
-    );
+    claim_then_outwait(&ledger, &key, "dead").await;
     let stale = get(&ledger, &key).await;
     let mut winners = Vec::new();
-    for outcome in claim_at_once(&ledger, &key, 10, "rescuer", 120).await {
+    for outcome in claim_at_once(&ledger, &key, 10, "rescuer", QUICK).await {
         match outcome {
             ClaimOutcome::Claimed { previous } => {
                 assert_eq!(previous.as_ref(), Some(&stale));
@@ -594,17 +610,20 @@ async fn recent_ordering_and_limit(ledger: Arc<dyn Ledger>) {
     for (i, key) in keys.iter().enumerate() {
         claimed_previous(
             ledger
-                .claim(key, "SHOP", &format!("o{i}"), t(i as i64), STALE)
+                .claim(key, "SHOP", &format!("o{i}"), Utc::now(), STALE)
                 .await
                 .unwrap(),
         );
+        // Real, distinct times: on PostgreSQL the database's clock dates a claim.
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let later = |secs| Utc::now() + chrono::Duration::seconds(secs);
     ledger
-        .record_issue(&keys[0], "o0", &issue(1), t(100))
+        .record_issue(&keys[0], "o0", &issue(1), later(100))
         .await
         .unwrap();
     ledger
-        .mark_uncertain(&keys[2], "o2", "5xx", t(50))
+        .mark_uncertain(&keys[2], "o2", "5xx", later(50))
         .await
         .unwrap();
 
@@ -910,4 +929,107 @@ async fn postgres_url_search_path_option_is_honoured() {
     via_url.close().await;
     in_schema.close().await;
     fixture.finish().await;
+}
+
+// ---------------------------------------------------------------- whose clock decides
+
+/// How far a misconfigured replica's wall clock is off in the clock cases below.
+fn skew() -> chrono::Duration {
+    chrono::Duration::minutes(10)
+}
+
+/// The claim window of the clock cases: short next to [`skew`], as in production.
+const WINDOW: Duration = Duration::from_secs(30);
+
+/// On PostgreSQL claims are dated and judged by the database's clock, so a replica whose
+/// clock runs minutes ahead neither takes over a live claim of another, nor does one running
+/// behind date its own claim so early that a correct replica finds it stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_skewed_replica_never_takes_over_a_live_claim() {
+    let Some(fixture) = PgFixture::new("postgres_skewed_replica_never_takes_over_a_live_claim")
+    else {
+        return;
+    };
+    let (a, b) = (fixture.open().await.results, fixture.open().await.results);
+
+    let key = new_key();
+    claimed_previous(
+        a.claim(&key, "SHOP", "a", Utc::now(), WINDOW)
+            .await
+            .unwrap(),
+    );
+    let live = get(&a, &key).await;
+    let ahead = b.claim(&key, "SHOP", "b", Utc::now() + skew(), WINDOW);
+    assert_eq!(busy(ahead.await.unwrap()), live, "a clock ahead took over");
+
+    let key = new_key();
+    let behind = b.claim(&key, "SHOP", "b", Utc::now() - skew(), WINDOW);
+    claimed_previous(behind.await.unwrap());
+    let live = get(&b, &key).await;
+    let correct = a.claim(&key, "SHOP", "a", Utc::now(), WINDOW);
+    assert_eq!(
+        busy(correct.await.unwrap()),
+        live,
+        "a claim dated behind went stale"
+    );
+
+    a.close().await;
+    b.close().await;
+    fixture.finish().await;
+}
+
+/// The other half of the PostgreSQL rule: a claim older than the window by the database's
+/// clock is taken over, even by a replica whose own clock says it is minutes from stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_claim_stale_by_the_database_clock_is_taken_over() {
+    use sqlx::{Connection, Executor};
+    let Some(fixture) = PgFixture::new("postgres_claim_stale_by_the_database_clock_is_taken_over")
+    else {
+        return;
+    };
+    let (a, b) = (fixture.open().await.results, fixture.open().await.results);
+    let key = new_key();
+    claimed_previous(
+        a.claim(&key, "SHOP", "dead", Utc::now(), WINDOW)
+            .await
+            .unwrap(),
+    );
+    // The owner died a minute ago, as the database's clock tells.
+    let mut conn = sqlx::PgConnection::connect(&fixture.url).await.unwrap();
+    let age = format!(
+        "UPDATE {}.ledger_entries SET claimed_at = claimed_at - interval '1 minute'",
+        fixture.schema
+    );
+    conn.execute(age.as_str()).await.unwrap();
+    conn.close().await.unwrap();
+    let dead = get(&a, &key).await;
+
+    let behind = b.claim(&key, "SHOP", "b", Utc::now() - skew(), WINDOW);
+    assert_eq!(claimed_previous(behind.await.unwrap()), Some(dead.clone()));
+    let taken = get(&b, &key).await;
+    assert_eq!((taken.owner.as_str(), taken.attempts), ("b", 2));
+    assert!(taken.claimed_at > dead.claimed_at, "dated by the database");
+
+    a.close().await;
+    b.close().await;
+    fixture.finish().await;
+}
+
+/// SQLite is one process's store, so the clock its caller passes is authoritative by
+/// design: a claim dated past the window takes over.
+#[tokio::test]
+async fn sqlite_the_callers_clock_decides_claims() {
+    let fixture = SqliteFixture::new("sqlite_the_callers_clock_decides_claims").unwrap();
+    let ledger = fixture.open().await.results;
+    let key = new_key();
+    let now = Utc::now();
+    claimed_previous(ledger.claim(&key, "SHOP", "a", now, WINDOW).await.unwrap());
+    let first = get(&ledger, &key).await;
+    let later = ledger.claim(&key, "SHOP", "b", now + skew(), WINDOW);
+    assert_eq!(claimed_previous(later.await.unwrap()), Some(first));
+    assert_eq!(
+        get(&ledger, &key).await.claimed_at,
+        to_stored_precision(now + skew())
+    );
+    ledger.close().await;
 }

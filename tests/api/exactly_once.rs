@@ -31,10 +31,28 @@ async fn claimed_elsewhere(
     at: chrono::DateTime<chrono::Utc>,
 ) -> std::sync::Arc<dyn ledger::Ledger> {
     let ledger = ledger::connect(store, 1).await.unwrap().results;
+    let key = key_of(seeded);
     ledger
-        .claim(&key_of(seeded), "shop", owner, at, Duration::from_secs(120))
+        .claim(&key, "shop", owner, at, Duration::from_secs(120))
         .await
         .unwrap();
+    if store.starts_with("postgres") {
+        // PostgreSQL dates a claim by its own clock, whatever `at` the replica passed: back-date
+        // the row by SQL, as a replica that claimed at `at` would have left it.
+        let back = (chrono::Utc::now() - at).num_milliseconds().max(0);
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(store)
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE ledger_entries SET claimed_at = claimed_at - $1 * interval '1 millisecond', \
+             updated_at = updated_at - $1 * interval '1 millisecond' WHERE result_key = $2",
+        )
+        .bind(back as f64)
+        .bind(key.canonical())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
     ledger
 }
 
