@@ -145,6 +145,25 @@ impl Bridge {
     fn output(&self) -> String {
         self.output.lock().unwrap().clone()
     }
+
+    /// SIGKILL: the process dies at once, whatever it was doing.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// Returns as soon as a create sent by `bridge` has reached `jira`.
+async fn until_a_create_reaches(jira: &FakeJira, bridge: &Bridge) {
+    let started = Instant::now();
+    while jira.creates().await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no create reached Jira: {}",
+            bridge.output()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 impl Drop for Bridge {
@@ -257,15 +276,7 @@ async fn sigterm_lets_an_in_flight_create_finish_and_exits_cleanly() {
         }
     });
     // Wait until the create has reached Jira, then stop the bridge.
-    let started = Instant::now();
-    while jira.creates().await.is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{}",
-            bridge.output()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_a_create_reaches(&jira, &bridge).await;
     bridge.terminate();
     let response = request.await.unwrap();
     assert_eq!(response.status(), 200, "{}", bridge.output());
@@ -319,8 +330,7 @@ async fn evidence_resumes_without_duplicates_after_the_process_is_killed() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
+    first.kill();
     let held = jira.issues()[0].attachments.len();
     assert_eq!(held, 1, "one upload was in flight when the process died");
     jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
@@ -392,17 +402,8 @@ async fn a_create_killed_in_flight_is_adopted_although_jira_still_indexes_it() {
             .json(&seeded.body())
             .send(),
     );
-    let started = Instant::now();
-    while jira.creates().await.is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{}",
-            first.output()
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
+    until_a_create_reaches(&jira, &first).await;
+    first.kill();
     assert!(
         in_flight.await.unwrap().is_err(),
         "the process died mid-create"
