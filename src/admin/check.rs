@@ -4,8 +4,10 @@
 
 use super::report::{CheckReport, Finding};
 use crate::config::Settings;
+use crate::defects::CrashWindow;
 use crate::mapping::Projects;
 use crate::servable;
+use crate::startup::StartupError::StaleBeforeTimeout;
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
 use std::path::Path;
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 /// Runs every check; never stops at the first problem.
 pub async fn check(settings: &Settings) -> CheckReport {
     let mut report = CheckReport::default();
+    crash_window(settings, &mut report);
     let projects = match Projects::load_dir(&settings.mappings.dir) {
         Ok(projects) => {
             report.verified.push(format!(
@@ -91,6 +94,27 @@ pub async fn check(settings: &Settings) -> CheckReport {
         }
     }
     report
+}
+
+/// How long a repeat waits after a crash before it believes Jira's "not found",
+/// or the problem when a live create could be taken over (start-up refuses that).
+fn crash_window(settings: &Settings, report: &mut CheckReport) {
+    let window = CrashWindow::from_settings(settings);
+    if window.takeover_is_safe() {
+        report.verified.push(format!(
+            "claims and searches after a crash are consistent: {window}"
+        ));
+    } else {
+        report.problems.push(Finding {
+            place: "[defects]".into(),
+            message: format!(
+                "{} (serve refuses to start)",
+                StaleBeforeTimeout {
+                    relation: window.to_string()
+                }
+            ),
+        });
+    }
 }
 
 fn mapping_findings(problems: Vec<servable::NotServable>) -> impl Iterator<Item = Finding> {

@@ -8,6 +8,7 @@
 //! `tracker`, `mapping`), never HTTP.
 
 pub mod assemble;
+pub mod crash_window;
 pub mod error;
 pub mod inflight;
 mod job;
@@ -24,6 +25,7 @@ use crate::result_key::ResultKey;
 use crate::testmanager::webhook::CreateDefectRequest;
 use crate::testmanager::TestManager;
 use crate::tracker::{DefectTracker, IssueRef, TrackerError};
+pub use crash_window::CrashWindow;
 pub use error::DefectError;
 use inflight::KeyLocks;
 use std::sync::Arc;
@@ -108,7 +110,7 @@ pub struct CreateDefect {
     tracker: Arc<dyn DefectTracker>,
     projects: ProjectsHandle,
     settings: DefectSettings,
-    search_lag: Duration,
+    crash_window: CrashWindow,
     instance: String,
     locks: KeyLocks,
     evidence_signal: Option<Arc<crate::worker_signal::Signal>>,
@@ -117,7 +119,8 @@ pub struct CreateDefect {
 
 impl CreateDefect {
     /// Wires the use case: results go to `ledger`, the failures' evidence to `evidence`.
-    /// `search_lag` is how long the tracker's search may miss a just-created issue.
+    /// `crash_window` says when the tracker's "not found" may be believed after an
+    /// earlier attempt (see [`CrashWindow::believe_not_found_after`]).
     pub fn new(
         ledger: Arc<dyn Ledger>,
         evidence: Arc<dyn EvidenceQueue>,
@@ -125,7 +128,7 @@ impl CreateDefect {
         tracker: Arc<dyn DefectTracker>,
         projects: ProjectsHandle,
         settings: DefectSettings,
-        search_lag: Duration,
+        crash_window: CrashWindow,
     ) -> Self {
         Self {
             ledger,
@@ -134,7 +137,7 @@ impl CreateDefect {
             tracker,
             projects,
             settings,
-            search_lag,
+            crash_window,
             instance: format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple()),
             locks: KeyLocks::default(),
             evidence_signal: None,
@@ -313,15 +316,15 @@ impl CreateDefect {
     /// Looks for the issue an earlier attempt at this result may have created.
     ///
     /// Jira Cloud's search can miss an issue for a while after it was created,
-    /// so while the earlier attempt is younger than the search lag, "not found"
-    /// is not believed: the search is repeated until the lag has passed.
+    /// and a crashed attempt's create may have reached Jira long after its
+    /// claim, so "not found" is not believed until the [`CrashWindow`] says so:
+    /// the search is repeated until then.
     async fn find_earlier(
         &self,
         label: &str,
         previous: &LedgerEntry,
     ) -> Result<Option<IssueRef>, TrackerError> {
-        let lag = chrono::Duration::from_std(self.search_lag).unwrap_or_default();
-        let believe_after = previous.updated_at.max(previous.claimed_at) + lag;
+        let believe_after = self.crash_window.believe_not_found_after(previous);
         loop {
             if let Some(found) = self.tracker.find_by_label(label).await? {
                 return Ok(Some(found));

@@ -13,8 +13,11 @@ pub enum StartupError {
     #[error("mapping files are invalid:\n{}", list(.0))]
     Mappings(Vec<NotServable>),
     /// A claim could be taken over while its create call is still running.
-    #[error("defects.claim_stale_after_secs must be longer than jira.timeout_ms plus outbound.total_budget_ms, or a slow create could be taken over and duplicated")]
-    StaleBeforeTimeout,
+    #[error("{relation}; as configured a slow create could be taken over and duplicated")]
+    StaleBeforeTimeout {
+        /// The relation between the settings, with their values ([`crate::defects::CrashWindow`]).
+        relation: String,
+    },
     /// The outbound adapters could not be built.
     #[error(transparent)]
     Adapters(#[from] super::adapters::AdapterError),

@@ -1,7 +1,7 @@
 //! Building the use cases the routes and background tasks call, from the shared wiring.
 
 use super::wiring::Wiring;
-use crate::defects::CreateDefect;
+use crate::defects::{CrashWindow, CreateDefect};
 use crate::kpis::DefectKpis;
 use crate::worker_signal::Signal;
 use crate::writeback::{DefectWriter, DefectsChanged, WebhookIntake, WebhookSecrets};
@@ -46,7 +46,7 @@ impl UseCases {
                 wiring.tracker.clone(),
                 wiring.projects.clone(),
                 settings.defects.clone(),
-                settings.defects.search_lag(settings.jira.flavour),
+                CrashWindow::from_settings(settings),
             )
             .with_evidence_signal(signals.evidence.clone())
             .with_defect_ids(wiring.writeback.clone()),

@@ -4,6 +4,7 @@
 use super::adapters;
 use super::error::StartupError;
 use crate::config::Settings;
+use crate::defects::CrashWindow;
 use crate::ledger::{self, EvidenceQueue, Ledger, WritebackLedger};
 use crate::mapping::ProjectsHandle;
 use crate::servable;
@@ -46,10 +47,11 @@ impl Wiring {
             tracing::warn!(dir = %settings.mappings.dir.display(), "no mapping files found: every webhook call will answer 404");
         }
         // A create may be retried (429) within the outbound budget, each attempt up to the timeout.
-        let longest_create = Duration::from_millis(settings.jira.timeout_ms)
-            + Duration::from_millis(settings.outbound.total_budget_ms);
-        if settings.defects.claim_stale_after() <= longest_create {
-            return Err(StartupError::StaleBeforeTimeout);
+        let crash_window = CrashWindow::from_settings(&settings);
+        if !crash_window.takeover_is_safe() {
+            return Err(StartupError::StaleBeforeTimeout {
+                relation: crash_window.to_string(),
+            });
         }
         if settings.jira.verify_on_start {
             servable::verify_for_serving(adapters.tracker.as_ref(), &projects)

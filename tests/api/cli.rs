@@ -204,6 +204,12 @@ mod against_fakes {
                 "{out}"
             );
             assert!(
+                out.contains("ok: claims and searches after a crash are consistent")
+                    && out.contains("defects.search_lag_secs")
+                    && out.contains("waits up to"),
+                "the crash window is explained: {out}"
+            );
+            assert!(
                 !out.contains(JIRA_TOKEN) && !out.contains(TM_SECRET),
                 "no secret printed: {out}"
             );
@@ -260,6 +266,33 @@ mod against_fakes {
             }
             assert!(!out.contains("wrong-token"), "no secret printed: {out}");
         }
+    }
+
+    /// A claim that turns stale before its create can be over: `check` names the whole
+    /// relation as a problem and `serve` refuses to start with the same explanation.
+    #[tokio::test]
+    async fn a_claim_staler_than_the_longest_create_is_a_problem_and_refused() {
+        let setup = setup(JiraFlavour::Cloud, MAPPING).await;
+        let config = setup.dir.path().join("bridge.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str("\n[defects]\nclaim_stale_after_secs = 4\nsearch_lag_secs = 3\n\n[outbound]\ntotal_budget_ms = 2500\n");
+        text = text.replace("[jira]\n", "[jira]\ntimeout_ms = 2000\n");
+        std::fs::write(&config, text).unwrap();
+        let (code, out) = run(&setup, &["check"], JIRA_TOKEN);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains(
+                "problem: [defects]: defects.claim_stale_after_secs (4s) must be longer than"
+            ) && out.contains("(4.5s)")
+                && out.contains("defects.search_lag_secs (7.5s)"),
+            "{out}"
+        );
+        let (code, out) = run(&setup, &["serve"], JIRA_TOKEN);
+        assert_ne!(code, 0, "{out}");
+        assert!(
+            out.contains("could be taken over and duplicated") && out.contains("waits up to 7.5s"),
+            "{out}"
+        );
     }
 
     #[tokio::test]

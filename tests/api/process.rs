@@ -1,6 +1,6 @@
 //! The real binary as a subprocess against the fakes: no secret in its logs
-//! at `RUST_LOG=trace`, a graceful stop on SIGTERM, and evidence uploads that resume
-//! without duplicates after the process is killed (SIGKILL) mid-upload.
+//! at `RUST_LOG=trace`, a graceful stop on SIGTERM, and creates and evidence uploads
+//! that resume without duplicates after the process is killed (SIGKILL) mid-call.
 
 use crate::support::seeded_issues;
 use crate::support::*;
@@ -20,14 +20,14 @@ struct Bridge {
 
 async fn start(jira: &FakeJira, tm: &FakeTestManager, log: &str) -> Bridge {
     let dir = tempfile::tempdir().unwrap();
-    let mut bridge = start_in(jira, tm, log, dir.path(), MAPPING, "").await;
+    let mut bridge = start_in(jira, tm, log, dir.path(), MAPPING, "", &[]).await;
     bridge._dir = Some(dir);
     bridge
 }
 
 /// A bridge whose ledger, mappings and config live in `dir` (so a second process can take
-/// over the first one's ledger), with `mapping` for route `shop` and `extra` appended to
-/// `bridge.toml`.
+/// over the first one's ledger), with `mapping` for route `shop`, `extra` appended to
+/// `bridge.toml` and `overrides` as `BRIDGE_*` environment variables.
 async fn start_in(
     jira: &FakeJira,
     tm: &FakeTestManager,
@@ -35,6 +35,7 @@ async fn start_in(
     dir: &std::path::Path,
     mapping: &str,
     extra: &str,
+    overrides: &[(&str, &str)],
 ) -> Bridge {
     let mappings = mappings_folder(dir, "mappings", mapping);
     let config = format!(
@@ -58,6 +59,7 @@ async fn start_in(
         .env("BRIDGE_TESTMANAGER__CLIENT_SECRET", TM_SECRET)
         .env("BRIDGE_AUTH__SECRETS__SHOP", SECRET)
         .env("RUST_LOG", log)
+        .envs(overrides.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -142,6 +144,25 @@ impl Bridge {
 
     fn output(&self) -> String {
         self.output.lock().unwrap().clone()
+    }
+
+    /// SIGKILL: the process dies at once, whatever it was doing.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+/// Returns as soon as a create sent by `bridge` has reached `jira`.
+async fn until_a_create_reaches(jira: &FakeJira, bridge: &Bridge) {
+    let started = Instant::now();
+    while jira.creates().await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no create reached Jira: {}",
+            bridge.output()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -255,15 +276,7 @@ async fn sigterm_lets_an_in_flight_create_finish_and_exits_cleanly() {
         }
     });
     // Wait until the create has reached Jira, then stop the bridge.
-    let started = Instant::now();
-    while jira.creates().await.is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{}",
-            bridge.output()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_a_create_reaches(&jira, &bridge).await;
     bridge.terminate();
     let response = request.await.unwrap();
     assert_eq!(response.status(), 200, "{}", bridge.output());
@@ -296,7 +309,7 @@ async fn evidence_resumes_without_duplicates_after_the_process_is_killed() {
     let dir = tempfile::tempdir().unwrap();
     let mapping = format!("{MAPPING}\n[evidence]\n");
     let evidence = "[evidence]\npoll_interval_ms = 100\nstale_after_secs = 2\n";
-    let mut first = start_in(&jira, &tm, "info", dir.path(), &mapping, evidence).await;
+    let mut first = start_in(&jira, &tm, "info", dir.path(), &mapping, evidence, &[]).await;
     let response = reqwest::Client::new()
         .post(format!("{}/hooks/shop/{SECRET}/defects", first.address))
         .json(&seeded.body())
@@ -317,13 +330,12 @@ async fn evidence_resumes_without_duplicates_after_the_process_is_killed() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    first.child.kill().unwrap();
-    first.child.wait().unwrap();
+    first.kill();
     let held = jira.issues()[0].attachments.len();
     assert_eq!(held, 1, "one upload was in flight when the process died");
     jira.behave(|b| b.slow_upload_delay = Duration::ZERO);
 
-    let second = start_in(&jira, &tm, "info", dir.path(), &mapping, evidence).await;
+    let second = start_in(&jira, &tm, "info", dir.path(), &mapping, evidence, &[]).await;
     let summary = || {
         jira.issues()[0]
             .comments
@@ -359,6 +371,83 @@ async fn evidence_resumes_without_duplicates_after_the_process_is_killed() {
     assert!(
         second.output().contains("evidence already on the issue"),
         "the taken-over upload was found on the issue: {}",
+        second.output()
+    );
+}
+
+/// Issue 14.1: SIGKILL right after the create reached Jira, which makes the issue only 2.5 s
+/// later and indexes it 3 s after that. The restarted bridge takes the stale claim over at 5 s,
+/// before the issue is searchable; it must keep searching until the crashed create's longest
+/// run (2 s timeout + 2.5 s retry budget) plus the search lag has passed, and adopt the issue.
+#[tokio::test]
+async fn a_create_killed_in_flight_is_adopted_although_jira_still_indexes_it() {
+    let (jira, tm, seeded) = fakes().await;
+    jira.behave(|b| {
+        b.search_lag = Duration::from_secs(3);
+        b.held_creates = 1;
+        b.create_hold = Duration::from_millis(2500);
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let overrides = [
+        ("BRIDGE_DEFECTS__CLAIM_STALE_AFTER_SECS", "5"),
+        ("BRIDGE_DEFECTS__SEARCH_LAG_SECS", "3"),
+        ("BRIDGE_JIRA__TIMEOUT_MS", "2000"),
+        ("BRIDGE_OUTBOUND__TOTAL_BUDGET_MS", "2500"),
+    ];
+    let mut first = start_in(&jira, &tm, "info", dir.path(), MAPPING, "", &overrides).await;
+    let url = |bridge: &Bridge| format!("{}/hooks/shop/{SECRET}/defects", bridge.address);
+    let in_flight = tokio::spawn(
+        reqwest::Client::new()
+            .post(url(&first))
+            .json(&seeded.body())
+            .send(),
+    );
+    until_a_create_reaches(&jira, &first).await;
+    first.kill();
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the process died mid-create"
+    );
+
+    let second = start_in(&jira, &tm, "info", dir.path(), MAPPING, "", &overrides).await;
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let answer = loop {
+        let response = client
+            .post(url(&second))
+            .json(&seeded.body())
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            break response.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(25),
+            "no 200 yet ({}): {}",
+            response.status(),
+            second.output()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let issues = jira.issues();
+    assert_eq!(
+        issues.len(),
+        1,
+        "one issue for one result: {:?}\n{}",
+        issues.iter().map(|i| &i.key).collect::<Vec<_>>(),
+        second.output()
+    );
+    assert_eq!(jira.creates().await.len(), 1, "the repeat created nothing");
+    assert!(
+        answer.to_string().contains(&issues[0].key),
+        "the answer names the crashed create's issue: {answer}"
+    );
+    assert!(
+        second
+            .output()
+            .contains("adopting the issue an earlier attempt created"),
+        "{}",
         second.output()
     );
 }

@@ -38,21 +38,31 @@ impl Respond for CreateResponder {
                     .collect()
             })
             .unwrap_or_default();
-        self.issues.lock().unwrap().push(FakeIssue::new(
-            key.clone(),
-            labels,
-            body,
-            self.clock.clone(),
-        ));
+        let issue = FakeIssue::new(key.clone(), labels, body, self.clock.clone());
         let mut behaviour = self.behaviour.lock().unwrap();
+        let answer = ResponseTemplate::new(201).set_body_json(json!({
+            "id": format!("{}", 10000 + n), "key": key, "self": format!("{}/rest/api/{}/issue/{}", self.base, self.api, 10000 + n)
+        }));
+        if behaviour.held_creates > 0 {
+            // Jira works on the create for a while; the issue appears (and its search lag
+            // starts) only then, whether or not the caller is still waiting.
+            behaviour.held_creates -= 1;
+            let hold = behaviour.create_hold;
+            let issues = self.issues.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(hold);
+                let mut issue = issue;
+                issue.created = std::time::Instant::now();
+                issues.lock().unwrap().push(issue);
+            });
+            return answer.set_delay(hold);
+        }
+        self.issues.lock().unwrap().push(issue);
         if behaviour.fail_after_create > 0 {
             behaviour.fail_after_create -= 1;
             return ResponseTemplate::new(500)
                 .set_body_string("<html><body><h1>500 Internal Server Error</h1></body></html>");
         }
-        let answer = ResponseTemplate::new(201).set_body_json(json!({
-            "id": format!("{}", 10000 + n), "key": key, "self": format!("{}/rest/api/{}/issue/{}", self.base, self.api, 10000 + n)
-        }));
         if behaviour.slow_creates > 0 {
             behaviour.slow_creates -= 1;
             return answer.set_delay(behaviour.slow_create_delay);

@@ -101,6 +101,11 @@ pub struct Behaviour {
     pub slow_creates: u32,
     /// Delay of a slow create's answer.
     pub slow_create_delay: std::time::Duration,
+    /// The next N creates are held for `create_hold` before the issue is made and
+    /// answered; the issue is made even if the caller went away meanwhile.
+    pub held_creates: u32,
+    /// How long a held create takes.
+    pub create_hold: std::time::Duration,
     /// Uploads are received and stored, then answered only after this delay.
     pub slow_upload_delay: std::time::Duration,
     /// Files larger than this many bytes are refused with 413 (Jira's attachment limit).
