@@ -741,6 +741,7 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
             workers: Some(2),
             ..Default::default()
         },
+        access: Default::default(),
         auth: AuthSettings {
             secrets,
             ..Default::default()

@@ -66,6 +66,7 @@ fn settings(jira: &MockServer, mappings: std::path::PathBuf, store: String) -> S
             workers: Some(SERVER_WORKERS),
             ..Default::default()
         },
+        access: Default::default(),
         auth: AuthSettings {
             secrets,
             ..Default::default()

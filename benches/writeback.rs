@@ -515,6 +515,7 @@ fn settings(
             workers: Some(1),
             ..Default::default()
         },
+        access: Default::default(),
         auth: AuthSettings {
             secrets: BTreeMap::from([(
                 ROUTE.to_owned(),

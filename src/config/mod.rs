@@ -12,7 +12,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::Path;
 
+mod networks;
 mod sections;
+pub use networks::Networks;
 pub use sections::*;
 
 /// Why the settings could not be loaded.
@@ -67,6 +69,9 @@ pub struct Settings {
     /// How Test Manager authenticates to the bridge.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// Which client networks may call which routes.
+    #[serde(default)]
+    pub access: AccessSettings,
     /// The Jira instance issues are created in.
     pub jira: JiraSettings,
     /// The Test Manager REST API the failure details are read from.

@@ -1,5 +1,6 @@
 //! The sections of `bridge.toml`, each with its defaults.
 
+use super::networks::Networks;
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -160,6 +161,14 @@ pub struct ServerSettings {
     pub client_disconnect_timeout_ms: u64,
     /// How long an idle keep-alive connection is kept open, in seconds (0 turns keep-alive off).
     pub keep_alive_secs: u64,
+    /// PEM file with the certificate chain (leaf first); with [`Self::tls_key`]
+    /// the bridge serves HTTPS (TLS 1.2 and 1.3) instead of plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the private key of [`Self::tls_cert`] (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
+    /// How often the certificate and key files are checked for changes, in
+    /// seconds (0: only SIGHUP reloads them). Open connections are never dropped.
+    pub tls_watch_secs: u64,
 }
 
 impl Default for ServerSettings {
@@ -174,8 +183,29 @@ impl Default for ServerSettings {
             shutdown_timeout_secs: 30,
             client_disconnect_timeout_ms: 5_000,
             keep_alive_secs: 5,
+            tls_cert: None,
+            tls_key: None,
+            tls_watch_secs: 60,
         }
     }
+}
+
+/// Which client networks may call each group of routes (`[access]`). An
+/// empty list (the default) lets every client through; `/healthz` and
+/// `/openapi.json` are always open, so liveness probes need no entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessSettings {
+    /// Who may call Test Manager's routes under `/hooks/` (e.g. Automation
+    /// Cloud's published outbound ranges).
+    pub hooks: Networks,
+    /// Who may call `/jira/webhook` (Jira's outbound ranges).
+    pub jira: Networks,
+    /// Who may read `/metrics` and `/readyz`.
+    pub operations: Networks,
+    /// Proxies whose `X-Forwarded-For` is believed; without an entry the TCP
+    /// peer is the client and the header is ignored.
+    pub trusted_proxies: Networks,
 }
 
 /// Retries and concurrency of the calls the bridge makes to Jira and Test Manager.

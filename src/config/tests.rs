@@ -279,3 +279,38 @@ fn missing_secret_names_the_variable() {
     let err = settings.require_secrets().unwrap_err().to_string();
     assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
 }
+
+#[test]
+fn access_lists_parse_and_a_bad_network_is_named_by_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write(
+        &dir,
+        "good.toml",
+        &format!("{MINIMAL}\n[access]\nhooks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\ntrusted_proxies = [\"127.0.0.1\"]\n"),
+    );
+    let settings = Settings::load(&good).unwrap();
+    assert!(settings.access.hooks.contains("10.9.8.7".parse().unwrap()));
+    assert!(!settings.access.hooks.contains("11.0.0.1".parse().unwrap()));
+    assert!(settings.access.jira.is_empty());
+    assert!(settings
+        .access
+        .trusted_proxies
+        .contains("127.0.0.1".parse().unwrap()));
+
+    let bad = write(
+        &dir,
+        "bad.toml",
+        &format!("{MINIMAL}\n[access]\noperations = [\"10.0.0/8\"]\n"),
+    );
+    let err = Settings::load(&bad).unwrap_err().to_string();
+    assert!(err.contains("access.operations"), "{err}");
+    assert!(err.contains("10.0.0/8"), "{err}");
+}
+
+#[test]
+fn tls_is_off_unless_both_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, "bridge.toml", MINIMAL);
+    let settings = Settings::load(&path).unwrap();
+    assert!(settings.server.tls_cert.is_none() && settings.server.tls_key.is_none());
+}

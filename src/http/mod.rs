@@ -4,8 +4,10 @@
 //! Nothing below this module knows about actix: handlers turn requests into
 //! use-case calls and use-case results into answers.
 
+pub mod access;
 pub mod auth;
 pub mod body;
+pub mod client_address;
 pub mod health;
 pub mod hook_path;
 pub mod hooks;

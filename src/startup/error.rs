@@ -33,6 +33,16 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    /// The TLS certificate or key (`server.tls_cert`, `server.tls_key`) cannot be used.
+    #[error("TLS certificate {cert} with key {key}: {problem}")]
+    Tls {
+        /// The certificate file, as configured.
+        cert: String,
+        /// The key file, as configured.
+        key: String,
+        /// What is wrong with them.
+        problem: String,
+    },
 }
 
 fn list(problems: &[NotServable]) -> String {

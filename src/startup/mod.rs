@@ -16,6 +16,7 @@
 //! - `readiness.rs`: the readiness prober behind `/readyz`.
 //! - `reload.rs`: mapping reload on SIGHUP or change.
 //! - `server.rs`: the actix-web server.
+//! - `tls.rs`: HTTPS from `server.tls_cert`/`server.tls_key`, reloaded on SIGHUP or change.
 
 pub mod adapters;
 mod background;
@@ -23,12 +24,14 @@ mod error;
 pub mod readiness;
 pub mod reload;
 mod server;
+pub mod tls;
 mod use_cases;
 mod wiring;
 
 pub use error::StartupError;
 
 use crate::config::Settings;
+use crate::http::access::AccessPolicy;
 use crate::http::auth::WebhookAuth;
 use crate::http::health::{Readiness, ReadyState};
 use crate::http::hooks::HookState;
@@ -40,6 +43,8 @@ use actix_web::dev::Server;
 use actix_web::web;
 use background::Background;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
 use use_cases::{Signals, UseCases};
 use wiring::Wiring;
 
@@ -50,6 +55,8 @@ pub struct Application {
     ledger: Arc<dyn Ledger>,
     background: Background,
     evidence_signal: Arc<Signal>,
+    tls: Option<Arc<tls::CertificateReloader>>,
+    tls_tasks: Vec<JoinHandle<()>>,
 }
 
 impl Application {
@@ -83,16 +90,34 @@ impl Application {
                 writeback: wiring.writeback.clone(),
             }),
             jira,
+            access: web::Data::new(AccessPolicy {
+                settings: wiring.settings.access.clone(),
+            }),
         };
-        let (server, port) = server::start(&wiring.settings.server, state)?;
-        tracing::info!(port, "tm-defect-bridge listening");
+        let tls = tls::from_settings(&wiring.settings.server)?;
+        let (config, reloader) = tls.map(|t| (t.config, t.reloader)).unzip();
+        let tls_tasks = match &reloader {
+            Some(reloader) => spawn_tls_reloads(reloader, wiring.settings.server.tls_watch_secs)?,
+            None => Vec::new(),
+        };
+        let (server, port) = server::start(&wiring.settings.server, state, config)?;
+        let scheme = if reloader.is_some() { "https" } else { "http" };
+        tracing::info!(port, scheme, "tm-defect-bridge listening");
         Ok(Self {
             port,
             server,
             ledger: wiring.ledger,
             background,
             evidence_signal: signals.evidence,
+            tls: reloader,
+            tls_tasks,
         })
+    }
+
+    /// The reloader of the HTTPS certificate, when the bridge serves HTTPS
+    /// (SIGHUP and the file watcher call it; a test may call it directly).
+    pub fn tls(&self) -> Option<Arc<tls::CertificateReloader>> {
+        self.tls.clone()
     }
 
     /// The signal the evidence worker listens to; a test may `stop()` it to
@@ -112,11 +137,36 @@ impl Application {
     /// background tasks and closes the ledger.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        for task in &self.tls_tasks {
+            task.abort();
+        }
         self.background.stop().await;
         tracing::info!("server stopped; closing the ledger");
         self.ledger.close().await;
         result
     }
+}
+
+/// Reloads the certificate on SIGHUP and, unless `watch_secs` is 0, when its files change.
+fn spawn_tls_reloads(
+    reloader: &Arc<tls::CertificateReloader>,
+    watch_secs: u64,
+) -> Result<Vec<JoinHandle<()>>, StartupError> {
+    let mut tasks = Vec::new();
+    #[cfg(unix)]
+    tasks.push(
+        tls::spawn_on_sighup(reloader.clone()).map_err(|source| StartupError::Bind {
+            address: "SIGHUP handler".into(),
+            source,
+        })?,
+    );
+    if watch_secs > 0 {
+        tasks.push(tls::spawn_watcher(
+            reloader.clone(),
+            Duration::from_secs(watch_secs),
+        ));
+    }
+    Ok(tasks)
 }
 
 fn hook_state(wiring: &Wiring, use_cases: UseCases) -> HookState {

@@ -1,8 +1,11 @@
 //! The HTTP server: actix-web with the `[server]` settings, bound to the
-//! listener, serving the routes of [`crate::http`].
+//! listener (plain HTTP, or HTTPS with a rustls configuration from
+//! [`super::tls`]), serving the routes of [`crate::http`] behind the
+//! `[access]` allow-lists.
 
 use super::error::StartupError;
 use crate::config::ServerSettings;
+use crate::http::access::AccessPolicy;
 use crate::http::health::ReadyState;
 use crate::http::hooks::HookState;
 use crate::http::jira_webhook::JiraWebhookState;
@@ -22,10 +25,17 @@ pub struct RouteState {
     pub metrics: web::Data<MetricsState>,
     /// `/jira/webhook`.
     pub jira: web::Data<JiraWebhookState>,
+    /// Who may call which routes.
+    pub access: web::Data<AccessPolicy>,
 }
 
-/// Binds `server.listen` and starts serving; returns the running server and the real port.
-pub fn start(settings: &ServerSettings, state: RouteState) -> Result<(Server, u16), StartupError> {
+/// Binds `server.listen` and starts serving — HTTPS with `tls` when given,
+/// plain HTTP otherwise; returns the running server and the real port.
+pub fn start(
+    settings: &ServerSettings,
+    state: RouteState,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<(Server, u16), StartupError> {
     let bind_error = |source| StartupError::Bind {
         address: settings.listen.clone(),
         source,
@@ -37,9 +47,11 @@ pub fn start(settings: &ServerSettings, state: RouteState) -> Result<(Server, u1
         ready,
         metrics,
         jira,
+        access,
     } = state;
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(crate::http::access::guard))
             .wrap(actix_web::middleware::from_fn(crate::http::observe::record))
             .wrap(tracing_actix_web::TracingLogger::<
                 crate::http::request_span::RedactedRootSpan,
@@ -48,6 +60,7 @@ pub fn start(settings: &ServerSettings, state: RouteState) -> Result<(Server, u1
             .app_data(ready.clone())
             .app_data(metrics.clone())
             .app_data(jira.clone())
+            .app_data(access.clone())
             .configure(crate::http::configure)
             .default_service(web::to(crate::http::unmatched::default_service))
     })
@@ -61,6 +74,11 @@ pub fn start(settings: &ServerSettings, state: RouteState) -> Result<(Server, u1
     if let Some(workers) = settings.workers {
         server = server.workers(workers);
     }
-    let server = server.listen(listener).map_err(bind_error)?.run();
+    let server = match tls {
+        Some(config) => server.listen_rustls_0_23(listener, config),
+        None => server.listen(listener),
+    }
+    .map_err(bind_error)?
+    .run();
     Ok((server, port))
 }

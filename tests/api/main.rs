@@ -1,6 +1,7 @@
 //! Integration tests: the real app on port 0 against fake Test Manager and
 //! fake Jira servers (wiremock), checking what the fakes received.
 
+mod access;
 mod bad_input;
 mod cli;
 mod create_defect;

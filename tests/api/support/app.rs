@@ -259,6 +259,7 @@ pub fn settings(
             secrets,
             ..Default::default()
         },
+        access: Default::default(),
         jira: JiraSettings {
             flavour,
             base_url: jira.base_url(),

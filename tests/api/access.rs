@@ -1,0 +1,159 @@
+//! Serving HTTPS directly (with certificate reload) and the `[access]`
+//! allow-lists, over real connections to the running bridge.
+
+use crate::support::*;
+use reqwest::tls::{Certificate, TlsInfo};
+use std::net::SocketAddr;
+use std::path::Path;
+use tm_defect_bridge::config::Networks;
+use tm_defect_bridge::startup::Application;
+
+/// A fresh self-signed pair for `localhost`: (certificate PEM, key PEM, certificate DER).
+fn self_signed() -> (String, String, Vec<u8>) {
+    let generated = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    (
+        generated.cert.pem(),
+        generated.key_pair.serialize_pem(),
+        generated.cert.der().to_vec(),
+    )
+}
+
+fn write_pair(dir: &Path, pair: &(String, String, Vec<u8>)) {
+    std::fs::write(dir.join("tls.crt"), &pair.0).unwrap();
+    std::fs::write(dir.join("tls.key"), &pair.1).unwrap();
+}
+
+/// A client trusting only `roots`, reaching `localhost` at the bridge's port.
+fn https_client(port: u16, roots: &[&[u8]]) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .tls_built_in_root_certs(false)
+        .tls_info(true)
+        .resolve("localhost", SocketAddr::from(([127, 0, 0, 1], port)));
+    for root in roots {
+        builder = builder.add_root_certificate(Certificate::from_der(root).unwrap());
+    }
+    builder.build().unwrap()
+}
+
+/// GETs `/healthz` over HTTPS; returns the certificate the connection was served with.
+async fn served_certificate(client: &reqwest::Client, port: u16) -> Vec<u8> {
+    let response = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .expect("the bridge answers over HTTPS");
+    assert_eq!(response.status(), 200);
+    let info = response.extensions().get::<TlsInfo>().expect("TLS info");
+    info.peer_certificate()
+        .expect("a peer certificate")
+        .to_vec()
+}
+
+#[tokio::test]
+async fn https_is_served_and_a_reloaded_certificate_reaches_new_connections_only() {
+    let first = self_signed();
+    let second = self_signed();
+    let tls_dir = tempfile::tempdir().unwrap();
+    write_pair(tls_dir.path(), &first);
+    let cert = tls_dir.path().join("tls.crt");
+    let key = tls_dir.path().join("tls.key");
+    let prepared = prepare_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.server.tls_cert = Some(cert.clone());
+        settings.server.tls_key = Some(key.clone());
+        settings.server.tls_watch_secs = 0;
+        settings.server.keep_alive_secs = 60;
+    }))
+    .await;
+    let app = Application::build(prepared.settings)
+        .await
+        .expect("app builds");
+    let port = app.port();
+    let reloader = app.tls().expect("HTTPS is configured");
+    tokio::spawn(app.run_until_stopped());
+
+    let open = https_client(port, &[&first.2, &second.2]);
+    assert_eq!(served_certificate(&open, port).await, first.2);
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+    assert!(plain.is_err(), "plain HTTP is not served on the HTTPS port");
+
+    write_pair(tls_dir.path(), &second);
+    reloader.reload().expect("the new pair is good");
+
+    // The open keep-alive connection goes on working, with the certificate it was opened with ...
+    assert_eq!(served_certificate(&open, port).await, first.2);
+    // ... and a new connection gets the new certificate.
+    let fresh = https_client(port, &[&second.2]);
+    assert_eq!(served_certificate(&fresh, port).await, second.2);
+
+    // A broken pair is refused and the new one stays in force.
+    std::fs::write(&key, first.1.as_bytes()).unwrap();
+    assert!(reloader.reload().is_err());
+    let after_refusal = https_client(port, &[&second.2]);
+    assert_eq!(served_certificate(&after_refusal, port).await, second.2);
+}
+
+async fn get_status(app: &TestApp, path: &str) -> u16 {
+    let url = format!("{}{path}", app.address);
+    app.client.get(url).send().await.unwrap().status().as_u16()
+}
+
+fn networks(entries: &[&str]) -> Networks {
+    Networks::parse(entries).unwrap()
+}
+
+#[tokio::test]
+async fn an_allow_list_refuses_other_clients_with_403_naming_the_key() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.hooks = networks(&["10.0.0.0/8"]);
+        settings.access.operations = networks(&["127.0.0.0/8", "::1"]);
+    }))
+    .await;
+
+    let refused = app
+        .client
+        .post(app.hook_url("/defects"))
+        .json(&serde_json::json!({}))
+        // Not a trusted proxy: the header is ignored.
+        .header("X-Forwarded-For", "10.1.2.3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        refused.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = refused.json().await.unwrap();
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(detail.contains("`access.hooks`"), "{detail}");
+    assert!(detail.contains("127.0.0.1"), "{detail}");
+
+    assert_eq!(
+        get_status(&app, "/metrics").await,
+        200,
+        "127.0.0.1 is in access.operations"
+    );
+    assert_eq!(
+        get_status(&app, "/healthz").await,
+        200,
+        "liveness stays open"
+    );
+}
+
+#[tokio::test]
+async fn forwarded_for_from_a_trusted_proxy_decides() {
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.hooks = networks(&["10.0.0.0/8"]);
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    let create = |client_ip: &'static str| {
+        app.client
+            .post(app.hook_url("/defects"))
+            .header("X-Forwarded-For", client_ip)
+            .json(&seeded.body())
+            .send()
+    };
+    assert_eq!(create("192.0.2.1").await.unwrap().status(), 403);
+    assert_eq!(create("10.1.2.3").await.unwrap().status(), 200);
+}
