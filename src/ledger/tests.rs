@@ -1057,6 +1057,25 @@ async fn sqlite_the_callers_clock_decides_claims() {
     ledger.close().await;
 }
 
+/// Two replicas' stores on one fresh PostgreSQL schema, for the clock cases.
+pub(super) struct PgReplicas;
+
+impl PgReplicas {
+    /// The fixture of `test` and two stores opened on it; `None` without `DATABASE_URL`.
+    pub(super) async fn open(test: &str) -> Option<(PgFixture, Stores, Stores)> {
+        let fixture = PgFixture::new(test)?;
+        let (a, b) = (fixture.open().await, fixture.open().await);
+        Some((fixture, a, b))
+    }
+
+    /// Closes both stores, then drops the schema.
+    pub(super) async fn close(fixture: PgFixture, a: Stores, b: Stores) {
+        a.results.close().await;
+        b.results.close().await;
+        fixture.finish().await;
+    }
+}
+
 /// Ages every lease of `table` in the fixture's schema by a minute, as if its holder died
 /// then, by the database's clock (queue times are integer milliseconds on both stores).
 pub(super) async fn age_leases(fixture: &PgFixture, table: &str) {
@@ -1075,12 +1094,11 @@ pub(super) async fn age_leases(fixture: &PgFixture, table: &str) {
 /// and a holder whose clock runs behind does not renew its lease into looking stale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_skewed_worker_never_takes_over_a_live_evidence_lease() {
-    let Some(fixture) =
-        PgFixture::new("postgres_skewed_worker_never_takes_over_a_live_evidence_lease")
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_skewed_worker_never_takes_over_a_live_evidence_lease").await
     else {
         return;
     };
-    let (sa, sb) = (fixture.open().await, fixture.open().await);
     let (a, b) = (sa.evidence.clone(), sb.evidence.clone());
     let items = [evidence("SHOP-9", EvidenceKind::Attachment, "a1")];
     a.enqueue(&items, Utc::now()).await.unwrap();
@@ -1096,21 +1114,18 @@ async fn postgres_skewed_worker_never_takes_over_a_live_evidence_lease() {
         .await
         .unwrap();
 
-    sa.results.close().await;
-    sb.results.close().await;
-    fixture.finish().await;
+    PgReplicas::close(fixture, sa, sb).await;
 }
 
 /// The other half: an evidence lease older than the window by the database's clock is taken
 /// over, even by a worker whose own clock says it is minutes from stale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_evidence_lease_stale_by_the_database_clock_is_taken_over() {
-    let Some(fixture) =
-        PgFixture::new("postgres_evidence_lease_stale_by_the_database_clock_is_taken_over")
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_evidence_lease_stale_by_the_database_clock_is_taken_over").await
     else {
         return;
     };
-    let (sa, sb) = (fixture.open().await, fixture.open().await);
     let (a, b) = (sa.evidence.clone(), sb.evidence.clone());
     let items = [evidence("SHOP-9", EvidenceKind::Attachment, "a1")];
     a.enqueue(&items, Utc::now()).await.unwrap();
@@ -1125,7 +1140,5 @@ async fn postgres_evidence_lease_stale_by_the_database_clock_is_taken_over() {
     );
     claim_lost(a.renew(&dead.id, "dead", Utc::now()).await);
 
-    sa.results.close().await;
-    sb.results.close().await;
-    fixture.finish().await;
+    PgReplicas::close(fixture, sa, sb).await;
 }

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Barrier;
 
 use super::tests::{
-    age_leases, claim_lost, create, new_key, skew, span, suite, t, PgFixture, Port, SqliteFixture,
-    DUE, QUICK, RENEWED, RENEW_AFTER, STALE, WINDOW,
+    age_leases, claim_lost, create, new_key, skew, span, suite, t, PgFixture, PgReplicas, Port,
+    SqliteFixture, DUE, QUICK, RENEWED, RENEW_AFTER, STALE, WINDOW,
 };
 use super::{Stores, WritebackJob, WritebackLedger, WritebackTarget, WrittenState};
 use crate::result_key::ResultKey;
@@ -584,12 +584,11 @@ suite! {
 /// looking stale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_skewed_worker_never_takes_over_a_live_writeback_lease() {
-    let Some(fixture) =
-        PgFixture::new("postgres_skewed_worker_never_takes_over_a_live_writeback_lease")
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_skewed_worker_never_takes_over_a_live_writeback_lease").await
     else {
         return;
     };
-    let (sa, sb) = (fixture.open().await, fixture.open().await);
     let (a, b) = (sa.writeback.clone(), sb.writeback.clone());
     a.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
     let live = a.claim("a", Utc::now(), WINDOW).await.unwrap().unwrap();
@@ -605,9 +604,7 @@ async fn postgres_skewed_worker_never_takes_over_a_live_writeback_lease() {
     assert_eq!(hold, None, "a lease renewed behind went stale");
     a.settle(&live, "a", Utc::now()).await.unwrap();
 
-    sa.results.close().await;
-    sb.results.close().await;
-    fixture.finish().await;
+    PgReplicas::close(fixture, sa, sb).await;
 }
 
 /// The other half: a write-back lease older than the window by the database's clock is
@@ -615,12 +612,12 @@ async fn postgres_skewed_worker_never_takes_over_a_live_writeback_lease() {
 /// from stale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_writeback_lease_stale_by_the_database_clock_is_taken_over() {
-    let Some(fixture) =
-        PgFixture::new("postgres_writeback_lease_stale_by_the_database_clock_is_taken_over")
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_writeback_lease_stale_by_the_database_clock_is_taken_over")
+            .await
     else {
         return;
     };
-    let (sa, sb) = (fixture.open().await, fixture.open().await);
     let (a, b) = (sa.writeback.clone(), sb.writeback.clone());
     a.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
     let claimed = a.claim("dead", Utc::now(), WINDOW).await.unwrap().unwrap();
@@ -638,9 +635,7 @@ async fn postgres_writeback_lease_stale_by_the_database_clock_is_taken_over() {
     claim_lost(a.renew(&claimed, "dead", Utc::now()).await);
     claim_lost(a.renew(&held, "dead", Utc::now()).await);
 
-    sa.results.close().await;
-    sb.results.close().await;
-    fixture.finish().await;
+    PgReplicas::close(fixture, sa, sb).await;
 }
 
 // ---------------------------------------------------------------- migrating a store in use
