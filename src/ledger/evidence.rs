@@ -21,7 +21,11 @@ use super::error::LedgerError;
 ///
 /// Implementations are cheap to share (`Arc<dyn EvidenceQueue>`) and every method is safe
 /// to call concurrently from many tasks, processes and replicas. Methods taking `now`
-/// store it rather than reading a clock, so callers and tests control time. The queue
+/// store it rather than reading a clock, so callers and tests control time — except
+/// [`EvidenceQueue::claim`] and [`EvidenceQueue::renew`] on PostgreSQL, which take the
+/// database's clock (their `now` is ignored there) so that replicas' clocks never decide who
+/// holds a lease. A `not_before` a caller computes from its own clock stays its own, and is
+/// compared with the database's clock there. The queue
 /// shares its store (and pool) with the [`super::Ledger`] it was opened with.
 #[async_trait::async_trait]
 pub trait EvidenceQueue: Send + Sync + 'static {

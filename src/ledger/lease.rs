@@ -16,6 +16,11 @@
 //! [`lease_held_by!`], so a worker whose lease was taken over changes nothing and gets
 //! [`super::LedgerError::ClaimLost`].
 //!
+//! Whose clock: the `now` bound to a claim, hold or renew (the lease's `claimed_at`, and the
+//! base of [`stale_before`]) is the store's clock slot's, so on PostgreSQL the database's,
+//! read once per call; a claim's due check (`not_before <= now`) compares it with due times
+//! the callers computed from their own clocks.
+//!
 //! The statements are built with `concat!` so that each stays one `&'static str`; a queue
 //! names its table, its held state and its own candidate filter and order.
 

@@ -57,9 +57,15 @@
 //! share the store, every claim of a result is dated and judged stale by the database's
 //! clock (`clock_timestamp()`), and the `now` passed to [`Ledger::claim`] is ignored, so a
 //! replica whose clock is minutes off can neither take over a live claim nor make its own
-//! look stale. On SQLite, one process's store, the `now` passed in decides. The other
-//! timestamps (`updated_at` of record_issue and mark_uncertain, the queues' times) are
-//! still the caller's; the leased queues' staleness is not yet judged by the database.
+//! look stale. The leased queues (evidence and write-back) follow the same rule: on
+//! PostgreSQL their claim, hold and renew read the database's clock once per call and use it
+//! instead of the `now` passed in, both to date the lease and to compute the stale limit, so
+//! no replica takes over a live lease or renews its own into looking stale. On SQLite, one
+//! process's store, the `now` passed in decides. The other timestamps are still the
+//! caller's: `updated_at` of record_issue and mark_uncertain, the queues' due times
+//! (`not_before` of a retry, "due now" of an enqueue or a re-queueing settle, compared with
+//! the database's clock on PostgreSQL, so a skewed replica only makes a row due early or
+//! late), and the write-back pollers' lease.
 
 mod claim;
 mod entry_sql;

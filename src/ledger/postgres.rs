@@ -6,7 +6,8 @@
 //! `INSERT … ON CONFLICT DO NOTHING` on one key wait for the first inserter and then do
 //! nothing, and a conditional `UPDATE` that waited on the row lock re-checks its `WHERE`
 //! against the committed winner (READ COMMITTED re-evaluation) and so matches no row.
-//! Claims of results are dated and judged stale by the database's clock, never a replica's.
+//! Claims of results, and the leases of the evidence and write-back queues, are dated and
+//! judged stale by the database's clock, never a replica's.
 
 use std::str::FromStr;
 
@@ -98,8 +99,9 @@ async fn create_schema(options: &PgConnectOptions, schema: &str) -> Result<(), L
     }
 }
 
-/// Claims are taken and judged by the database's clock: replicas share this store, and
-/// their wall clocks may disagree by minutes. `_local` (the caller's clock) is not used.
+/// Claims and queue leases are taken, renewed and judged by the database's clock: replicas
+/// share this store, and their wall clocks may disagree by minutes. `_local` (the caller's
+/// clock) is not used.
 async fn database_clock(
     pool: &PgPool,
     _local: DateTime<Utc>,
@@ -126,5 +128,6 @@ super::writeback_store::sql_writeback! {
     store: PgLedger,
     time: to_stored_precision,
     read_time: read_timestamptz,
+    clock: database_clock,
     claim: crate::ledger::writeback_sql::sql::CLAIM_POSTGRES,
 }

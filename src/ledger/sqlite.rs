@@ -74,8 +74,8 @@ fn is_in_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
-/// Claims are taken and judged by the caller's clock: one process owns the store, so there
-/// is no other clock to disagree with.
+/// Claims and queue leases are taken, renewed and judged by the caller's clock: one process
+/// owns the store, so there is no other clock to disagree with.
 async fn local_clock(
     _pool: &SqlitePool,
     local: DateTime<Utc>,
@@ -106,5 +106,6 @@ super::writeback_store::sql_writeback! {
     store: SqliteLedger,
     time: millis,
     read_time: read_millis,
+    clock: local_clock,
     claim: crate::ledger::writeback_sql::sql::CLAIM_SQLITE,
 }

@@ -10,10 +10,10 @@
 //! - `time`/`read_time`: how a `ledger_entries` timestamp is bound, and turned back from
 //!   the column's type into a time (integer milliseconds on SQLite, `TIMESTAMPTZ` on
 //!   PostgreSQL);
-//! - `clock`: the time claims of results are taken and judged at (an
-//!   `async fn(&pool, local) -> Result<DateTime<Utc>, LedgerError>`, see
-//!   [`ClaimStore::clock`](super::claim::ClaimStore::clock)): the database's on PostgreSQL,
-//!   the caller's on SQLite;
+//! - `clock`: the time claims of results and leases of the evidence queue are taken, renewed
+//!   and judged stale at (an `async fn(&pool, local) -> Result<DateTime<Utc>, LedgerError>`,
+//!   see [`ClaimStore::clock`](super::claim::ClaimStore::clock)): the database's on
+//!   PostgreSQL, the caller's on SQLite;
 //! - `claim_evidence`: the evidence claim statement (a full path), whose row locking differs.
 
 /// Runs `$sql` on `$pool` with each `$arg` bound in turn (`$1`, `$2`, …) and evaluates to
@@ -185,6 +185,7 @@ macro_rules! sql_store {
                 async fn claim(
                     &self, owner: &str, now: DateTime<Utc>, stale_after: Duration,
                 ) -> Result<Option<EvidenceRow>, LedgerError> {
+                    let now = $clock(&self.pool, now).await?;
                     lease_fetch!(&self.pool, $claim, RawEvidence; owner, now, stale_after)
                 }
 
@@ -207,6 +208,7 @@ macro_rules! sql_store {
                 async fn renew(
                     &self, id: &str, owner: &str, now: DateTime<Utc>,
                 ) -> Result<(), LedgerError> {
+                    let now = $clock(&self.pool, now).await?;
                     held(execute!(&self.pool, evidence_sql::RENEW; id, owner, to_millis(now)))
                 }
 

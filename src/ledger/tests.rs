@@ -119,14 +119,16 @@ fn evidence(issue: &str, kind: EvidenceKind, source: &str) -> NewEvidence {
 
 async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn EvidenceQueue>) {
     use {EvidenceKind as K, EvidenceState as S};
+    // The real clock throughout: on PostgreSQL the database's clock dates and judges leases.
+    let now = Utc::now;
     let items = vec![
         evidence("SHOP-1", K::Screenshot, "s1"),
         evidence("SHOP-1", K::RobotLog, "log-1"),
         evidence("SHOP-1", K::Summary, "log-1"),
     ];
-    assert_eq!(queue.enqueue(&items, t(0)).await.unwrap(), 3);
-    assert_eq!(queue.enqueue(&items, t(1)).await.unwrap(), 0);
-    let first = queue.claim("w1", t(2), STALE).await.unwrap().unwrap();
+    assert_eq!(queue.enqueue(&items, now()).await.unwrap(), 3);
+    assert_eq!(queue.enqueue(&items, now()).await.unwrap(), 0);
+    let first = queue.claim("w1", now(), STALE).await.unwrap().unwrap();
     assert_eq!(
         (first.item.kind, first.state, first.attempts),
         (K::Screenshot, S::Uploading, 1)
@@ -136,17 +138,18 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
         .settle(&first.id, "w1", S::Done, Some(12), None)
         .await
         .unwrap();
-    let second = queue.claim("w1", t(3), STALE).await.unwrap().unwrap();
+    let second = queue.claim("w1", now(), STALE).await.unwrap().unwrap();
     assert_eq!(second.item.kind, K::RobotLog);
     // The summary waits while a file is in flight.
-    assert_eq!(queue.claim("w2", t(3), STALE).await.unwrap(), None);
+    assert_eq!(queue.claim("w2", now(), STALE).await.unwrap(), None);
     queue
-        .retry(&second.id, "w1", "HTTP 400", t(10), true)
+        .retry(&second.id, "w1", "HTTP 400", now() + span(DUE), true)
         .await
         .unwrap();
-    // Not due before t(10); the summary still waits for it.
-    assert_eq!(queue.claim("w2", t(5), STALE).await.unwrap(), None);
-    let again = queue.claim("w2", t(10), STALE).await.unwrap().unwrap();
+    // Not due yet; the summary still waits for it.
+    assert_eq!(queue.claim("w2", now(), STALE).await.unwrap(), None);
+    tokio::time::sleep(DUE).await;
+    let again = queue.claim("w2", now(), STALE).await.unwrap().unwrap();
     assert_eq!((again.id.as_str(), again.attempts), (second.id.as_str(), 2));
     assert_eq!(again.failures, 1, "a failure of the file's own is counted");
     assert_eq!(again.takeovers, 0, "a retried row is not taken over");
@@ -154,7 +157,7 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
         .settle(&again.id, "w2", S::Skipped, None, Some("too big"))
         .await
         .unwrap();
-    let summary = queue.claim("w2", t(11), STALE).await.unwrap().unwrap();
+    let summary = queue.claim("w2", now(), STALE).await.unwrap().unwrap();
     assert_eq!(summary.item.kind, K::Summary);
     let rows = queue.for_issue("SHOP-1").await.unwrap();
     assert_eq!(rows.len(), 3);
@@ -163,23 +166,26 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
 }
 
 async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(queue: Arc<dyn EvidenceQueue>) {
+    let now = Utc::now;
     let items = vec![evidence("SHOP-2", EvidenceKind::Attachment, "a1")];
-    queue.enqueue(&items, t(0)).await.unwrap();
-    let held = queue.claim("dead", t(1), STALE).await.unwrap().unwrap();
-    assert_eq!(queue.claim("alive", t(30), STALE).await.unwrap(), None);
+    queue.enqueue(&items, now()).await.unwrap();
+    let held = queue.claim("dead", now(), STALE).await.unwrap().unwrap();
+    assert_eq!(queue.claim("alive", now(), STALE).await.unwrap(), None);
     // A holder that renews keeps the row past the stale limit of its first claim.
-    queue.renew(&held.id, "dead", t(50)).await.unwrap();
+    tokio::time::sleep(RENEW_AFTER).await;
+    queue.renew(&held.id, "dead", now()).await.unwrap();
     assert_eq!(
-        queue.claim("alive", t(100), STALE).await.unwrap(),
+        queue.claim("alive", now(), RENEWED).await.unwrap(),
         None,
         "a renewed claim is not stale"
     );
     assert!(
-        queue.renew(&held.id, "alive", t(60)).await.is_err(),
+        queue.renew(&held.id, "alive", now()).await.is_err(),
         "only the holder renews"
     );
     // Then it stops renewing (its process died).
-    let taken = queue.claim("alive", t(150), STALE).await.unwrap().unwrap();
+    tokio::time::sleep(RENEW_AFTER).await;
+    let taken = queue.claim("alive", now(), RENEWED).await.unwrap().unwrap();
     assert_eq!((taken.id.as_str(), taken.attempts), (held.id.as_str(), 2));
     assert_eq!(
         (held.takeovers, taken.takeovers),
@@ -192,16 +198,17 @@ async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(queue: Arc<dyn 
         .settle(&held.id, "dead", EvidenceState::Done, None, None)
         .await
         .is_err());
-    assert!(queue.renew(&held.id, "dead", t(151)).await.is_err());
+    assert!(queue.renew(&held.id, "dead", now()).await.is_err());
     // A worker claiming its own stale row again (it abandoned the upload) is no takeover.
     queue
         .settle(&held.id, "alive", EvidenceState::Done, None, None)
         .await
         .unwrap();
     let items = vec![evidence("SHOP-2", EvidenceKind::Attachment, "a2")];
-    queue.enqueue(&items, t(150)).await.unwrap();
-    let own = queue.claim("alive", t(151), STALE).await.unwrap().unwrap();
-    let again = queue.claim("alive", t(300), STALE).await.unwrap().unwrap();
+    queue.enqueue(&items, now()).await.unwrap();
+    let own = queue.claim("alive", now(), QUICK).await.unwrap().unwrap();
+    tokio::time::sleep(QUICK * 2).await;
+    let again = queue.claim("alive", now(), QUICK).await.unwrap().unwrap();
     assert_eq!((own.id.as_str(), again.takeovers), (again.id.as_str(), 0));
 }
 
@@ -321,7 +328,23 @@ async fn busy_while_fresh(ledger: Arc<dyn Ledger>) {
 
 /// A claim window the staleness cases outwait on the real clock, which is the one that
 /// counts on PostgreSQL.
-const QUICK: Duration = Duration::from_millis(300);
+pub(super) const QUICK: Duration = Duration::from_millis(300);
+
+/// How long the lease cases wait before a holder renews, and again after it stopped; and
+/// [`RENEWED`], a window shorter than that and far longer than a round trip to the store, so
+/// a lease renewed just now is live by it although its first claim is stale.
+pub(super) const RENEW_AFTER: Duration = Duration::from_secs(1);
+/// See [`RENEW_AFTER`].
+pub(super) const RENEWED: Duration = Duration::from_millis(700);
+
+/// How far ahead of the real clock the queue cases set a retry's due time: far longer than a
+/// round trip to the store, so the row is not due yet when claimed right away.
+pub(super) const DUE: Duration = Duration::from_secs(1);
+
+/// `d` as a chrono span.
+pub(super) fn span(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap()
+}
 
 /// Claims `key` for `owner` now, then waits until that claim is stale by [`QUICK`].
 async fn claim_then_outwait(ledger: &Arc<dyn Ledger>, key: &ResultKey, owner: &str) {
@@ -934,12 +957,12 @@ async fn postgres_url_search_path_option_is_honoured() {
 // ---------------------------------------------------------------- whose clock decides
 
 /// How far a misconfigured replica's wall clock is off in the clock cases below.
-fn skew() -> chrono::Duration {
+pub(super) fn skew() -> chrono::Duration {
     chrono::Duration::minutes(10)
 }
 
 /// The claim window of the clock cases: short next to [`skew`], as in production.
-const WINDOW: Duration = Duration::from_secs(30);
+pub(super) const WINDOW: Duration = Duration::from_secs(30);
 
 /// On PostgreSQL claims are dated and judged by the database's clock, so a replica whose
 /// clock runs minutes ahead neither takes over a live claim of another, nor does one running
@@ -1032,4 +1055,90 @@ async fn sqlite_the_callers_clock_decides_claims() {
         to_stored_precision(now + skew())
     );
     ledger.close().await;
+}
+
+/// Two replicas' stores on one fresh PostgreSQL schema, for the clock cases.
+pub(super) struct PgReplicas;
+
+impl PgReplicas {
+    /// The fixture of `test` and two stores opened on it; `None` without `DATABASE_URL`.
+    pub(super) async fn open(test: &str) -> Option<(PgFixture, Stores, Stores)> {
+        let fixture = PgFixture::new(test)?;
+        let (a, b) = (fixture.open().await, fixture.open().await);
+        Some((fixture, a, b))
+    }
+
+    /// Closes both stores, then drops the schema.
+    pub(super) async fn close(fixture: PgFixture, a: Stores, b: Stores) {
+        a.results.close().await;
+        b.results.close().await;
+        fixture.finish().await;
+    }
+}
+
+/// Ages every lease of `table` in the fixture's schema by a minute, as if its holder died
+/// then, by the database's clock (queue times are integer milliseconds on both stores).
+pub(super) async fn age_leases(fixture: &PgFixture, table: &str) {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::PgConnection::connect(&fixture.url).await.unwrap();
+    let age = format!(
+        "UPDATE {}.{table} SET claimed_at = claimed_at - 60000 WHERE claimed_at IS NOT NULL",
+        fixture.schema
+    );
+    conn.execute(age.as_str()).await.unwrap();
+    conn.close().await.unwrap();
+}
+
+/// On PostgreSQL the evidence queue's leases are taken, renewed and judged stale by the
+/// database's clock: a worker whose clock runs minutes ahead never takes over a live lease,
+/// and a holder whose clock runs behind does not renew its lease into looking stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_skewed_worker_never_takes_over_a_live_evidence_lease() {
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_skewed_worker_never_takes_over_a_live_evidence_lease").await
+    else {
+        return;
+    };
+    let (a, b) = (sa.evidence.clone(), sb.evidence.clone());
+    let items = [evidence("SHOP-9", EvidenceKind::Attachment, "a1")];
+    a.enqueue(&items, Utc::now()).await.unwrap();
+    let live = a.claim("a", Utc::now(), WINDOW).await.unwrap().unwrap();
+
+    let ahead = b.claim("b", Utc::now() + skew(), WINDOW).await.unwrap();
+    assert_eq!(ahead, None, "a clock ahead took over");
+
+    a.renew(&live.id, "a", Utc::now() - skew()).await.unwrap();
+    let correct = b.claim("b", Utc::now(), WINDOW).await.unwrap();
+    assert_eq!(correct, None, "a lease renewed behind went stale");
+    a.settle(&live.id, "a", EvidenceState::Done, None, None)
+        .await
+        .unwrap();
+
+    PgReplicas::close(fixture, sa, sb).await;
+}
+
+/// The other half: an evidence lease older than the window by the database's clock is taken
+/// over, even by a worker whose own clock says it is minutes from stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_evidence_lease_stale_by_the_database_clock_is_taken_over() {
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_evidence_lease_stale_by_the_database_clock_is_taken_over").await
+    else {
+        return;
+    };
+    let (a, b) = (sa.evidence.clone(), sb.evidence.clone());
+    let items = [evidence("SHOP-9", EvidenceKind::Attachment, "a1")];
+    a.enqueue(&items, Utc::now()).await.unwrap();
+    let dead = a.claim("dead", Utc::now(), WINDOW).await.unwrap().unwrap();
+    age_leases(&fixture, "evidence_items").await;
+
+    let behind = b.claim("b", Utc::now() - skew(), WINDOW).await.unwrap();
+    let taken = behind.expect("a lease stale by the database's clock is taken over");
+    assert_eq!(
+        (taken.id.as_str(), taken.owner.as_deref(), taken.takeovers),
+        (dead.id.as_str(), Some("b"), 1)
+    );
+    claim_lost(a.renew(&dead.id, "dead", Utc::now()).await);
+
+    PgReplicas::close(fixture, sa, sb).await;
 }

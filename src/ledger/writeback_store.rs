@@ -4,12 +4,20 @@
 //!
 //! - `time`/`read_time`: how a `ledger_entries` timestamp is bound and read back (the
 //!   write-back columns of an entry keep the entry's time type);
+//! - `clock`: the time the queue's leases are taken, held, renewed and judged stale at, as
+//!   in `sql_store!` (the database's on PostgreSQL, the caller's on SQLite);
 //! - `claim`: the queue's claim statement, whose row locking differs.
 
 /// Implements [`WritebackLedger`](super::WritebackLedger) for `$store`; the contracts are
 /// documented on the trait.
 macro_rules! sql_writeback {
-    (store: $store:ty, time: $time:path, read_time: $read_time:path, claim: $claim:expr $(,)?) => {
+    (
+        store: $store:ty,
+        time: $time:path,
+        read_time: $read_time:path,
+        clock: $clock:path,
+        claim: $claim:expr $(,)?
+    ) => {
         // An anonymous const: its imports shadow the store's own instead of clashing.
         const _: () = {
             use std::time::Duration;
@@ -56,12 +64,14 @@ macro_rules! sql_writeback {
                 async fn claim(
                     &self, owner: &str, now: DateTime<Utc>, stale_after: Duration,
                 ) -> Result<Option<WritebackJob>, LedgerError> {
+                    let now = $clock(&self.pool, now).await?;
                     lease_fetch!(&self.pool, $claim, RawJob; owner, now, stale_after)
                 }
 
                 async fn hold(
                     &self, issue_key: &str, owner: &str, now: DateTime<Utc>, stale_after: Duration,
                 ) -> Result<Option<WritebackJob>, LedgerError> {
+                    let now = $clock(&self.pool, now).await?;
                     let row: Option<RawJob> = sqlx::query_as(sql::HOLD)
                         .bind(issue_key)
                         .bind(owner)
@@ -75,6 +85,7 @@ macro_rules! sql_writeback {
                 async fn renew(
                     &self, job: &WritebackJob, owner: &str, now: DateTime<Utc>,
                 ) -> Result<(), LedgerError> {
+                    let now = $clock(&self.pool, now).await?;
                     held(execute!(&self.pool, sql::RENEW; &job.issue_key, owner, to_millis(now)))
                 }
 

@@ -7,7 +7,10 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Barrier;
 
-use super::tests::{claim_lost, create, new_key, suite, t, PgFixture, Port, SqliteFixture, STALE};
+use super::tests::{
+    age_leases, claim_lost, create, new_key, skew, span, suite, t, PgFixture, PgReplicas, Port,
+    SqliteFixture, DUE, QUICK, RENEWED, RENEW_AFTER, STALE, WINDOW,
+};
 use super::{Stores, WritebackJob, WritebackLedger, WritebackTarget, WrittenState};
 use crate::result_key::ResultKey;
 
@@ -42,6 +45,16 @@ fn written(status: &str, jira_updated: DateTime<Utc>) -> WrittenState {
 
 async fn claim(queue: &Arc<dyn WritebackLedger>, owner: &str, now: i64) -> Option<WritebackJob> {
     queue.claim(owner, t(now), STALE).await.unwrap()
+}
+
+/// A claim on the real clock, with the lease window `stale_after`: on PostgreSQL the
+/// database's clock dates and judges leases, so staleness cases outwait the real one.
+async fn claim_now(
+    queue: &Arc<dyn WritebackLedger>,
+    owner: &str,
+    stale_after: Duration,
+) -> Option<WritebackJob> {
+    queue.claim(owner, Utc::now(), stale_after).await.unwrap()
 }
 
 async fn target(stores: &Stores, issue_key: &str, key: &ResultKey) -> WritebackTarget {
@@ -116,45 +129,55 @@ async fn enqueue_while_held_runs_again_after_settle(queue: Arc<dyn WritebackLedg
 }
 
 async fn retry_waits_until_not_before(queue: Arc<dyn WritebackLedger>) {
-    queue.enqueue("SHOP-1", None, t(0)).await.unwrap();
-    let job = claim(&queue, "w", 1).await.unwrap();
-    claim_lost(queue.retry(&job, "intruder", t(100), "no").await);
+    queue.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    let job = claim_now(&queue, "w", STALE).await.unwrap();
+    let due = Utc::now() + span(DUE);
+    claim_lost(queue.retry(&job, "intruder", due, "no").await);
     queue
-        .retry(&job, "w", t(100), "Test Manager answered 503")
+        .retry(&job, "w", due, "Test Manager answered 503")
         .await
         .unwrap();
-    assert_eq!(claim(&queue, "w", 99).await, None);
-    let again = claim(&queue, "w", 100).await.unwrap();
+    assert_eq!(claim_now(&queue, "w", STALE).await, None, "not due yet");
+    tokio::time::sleep(DUE).await;
+    let again = claim_now(&queue, "w", STALE).await.unwrap();
     assert_eq!(again.attempts, 2);
-    claim_lost(queue.settle(&again, "intruder", t(101)).await);
-    queue.settle(&again, "w", t(101)).await.unwrap();
+    claim_lost(queue.settle(&again, "intruder", Utc::now()).await);
+    queue.settle(&again, "w", Utc::now()).await.unwrap();
     assert_eq!(queue.depth().await.unwrap(), 0);
 }
 
 async fn stale_lease_is_taken_over(queue: Arc<dyn WritebackLedger>) {
-    queue.enqueue("SHOP-1", None, t(0)).await.unwrap();
-    let old = claim(&queue, "w1", 0).await.unwrap();
-    assert_eq!(claim(&queue, "w2", 59).await, None, "not stale yet");
-    let new = claim(&queue, "w2", 61).await.unwrap();
+    queue.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    let old = claim_now(&queue, "w1", QUICK).await.unwrap();
+    tokio::time::sleep(QUICK * 2).await;
+    // The same lease: live by a window it has not outlasted, stale by one it has.
+    assert_eq!(claim_now(&queue, "w2", STALE).await, None, "not stale yet");
+    let new = claim_now(&queue, "w2", QUICK).await.unwrap();
     assert_eq!((new.issue_key.as_str(), new.attempts), ("SHOP-1", 2));
-    claim_lost(queue.settle(&old, "w1", t(62)).await);
-    claim_lost(queue.retry(&old, "w1", t(62), "late").await);
+    claim_lost(queue.settle(&old, "w1", Utc::now()).await);
+    claim_lost(queue.retry(&old, "w1", Utc::now(), "late").await);
     assert_eq!(queue.depth().await.unwrap(), 1);
-    queue.settle(&new, "w2", t(63)).await.unwrap();
+    queue.settle(&new, "w2", Utc::now()).await.unwrap();
     assert_eq!(queue.depth().await.unwrap(), 0);
 }
 
 async fn renew_keeps_the_lease_of_its_holder_only(queue: Arc<dyn WritebackLedger>) {
-    queue.enqueue("SHOP-1", None, t(0)).await.unwrap();
-    let job = claim(&queue, "w", 0).await.unwrap();
-    queue.renew(&job, "w", t(50)).await.unwrap();
-    claim_lost(queue.renew(&job, "intruder", t(51)).await);
-    // Renewed at 50: still live at 109, stale after 110.
-    assert_eq!(claim(&queue, "w2", 109).await, None, "renewed, not stale");
-    let taken = claim(&queue, "w2", 111).await.unwrap();
-    claim_lost(queue.renew(&job, "w", t(112)).await);
-    queue.settle(&taken, "w2", t(113)).await.unwrap();
-    claim_lost(queue.renew(&taken, "w2", t(114)).await);
+    queue.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    let job = claim_now(&queue, "w", STALE).await.unwrap();
+    tokio::time::sleep(RENEW_AFTER).await;
+    queue.renew(&job, "w", Utc::now()).await.unwrap();
+    claim_lost(queue.renew(&job, "intruder", Utc::now()).await);
+    // Renewed just now: live by a window its first claim has outlasted, then stale by it.
+    assert_eq!(
+        claim_now(&queue, "w2", RENEWED).await,
+        None,
+        "renewed, not stale"
+    );
+    tokio::time::sleep(RENEW_AFTER).await;
+    let taken = claim_now(&queue, "w2", RENEWED).await.unwrap();
+    claim_lost(queue.renew(&job, "w", Utc::now()).await);
+    queue.settle(&taken, "w2", Utc::now()).await.unwrap();
+    claim_lost(queue.renew(&taken, "w2", Utc::now()).await);
 
     // Settled back to pending (enqueued again while held): no longer held either.
     queue.enqueue("SHOP-2", None, t(200)).await.unwrap();
@@ -167,6 +190,18 @@ async fn renew_keeps_the_lease_of_its_holder_only(queue: Arc<dyn WritebackLedger
 
 async fn hold(queue: &Arc<dyn WritebackLedger>, owner: &str, now: i64) -> Option<WritebackJob> {
     queue.hold("SHOP-1", owner, t(now), STALE).await.unwrap()
+}
+
+/// [`claim_now`]'s counterpart: holds SHOP-1 on the real clock.
+async fn hold_now(
+    queue: &Arc<dyn WritebackLedger>,
+    owner: &str,
+    stale_after: Duration,
+) -> Option<WritebackJob> {
+    queue
+        .hold("SHOP-1", owner, Utc::now(), stale_after)
+        .await
+        .unwrap()
 }
 
 async fn hold_takes_a_new_or_pending_issue_out_of_order(queue: Arc<dyn WritebackLedger>) {
@@ -187,7 +222,9 @@ async fn hold_takes_a_new_or_pending_issue_out_of_order(queue: Arc<dyn Writeback
     // Pending and not due yet (a retry waiting): held all the same, its row kept.
     queue.enqueue("SHOP-1", Some(t(7)), t(10)).await.unwrap();
     let job = claim(&queue, "w", 10).await.unwrap();
-    queue.retry(&job, "w", t(1000), "503").await.unwrap();
+    // Due in an hour by every clock in play (t(…) here on SQLite, the database's on PostgreSQL).
+    let later = Utc::now() + chrono::Duration::hours(1);
+    queue.retry(&job, "w", later, "503").await.unwrap();
     let held = hold(&queue, "poller", 11).await.unwrap();
     assert_eq!((held.seen_updated, held.attempts), (Some(t(7)), 2));
     claim_lost(queue.settle(&job, "w", t(12)).await);
@@ -198,26 +235,35 @@ async fn hold_takes_a_new_or_pending_issue_out_of_order(queue: Arc<dyn Writeback
 }
 
 async fn hold_leaves_a_live_lease_alone(queue: Arc<dyn WritebackLedger>) {
-    queue.enqueue("SHOP-1", Some(t(3)), t(0)).await.unwrap();
-    let job = claim(&queue, "w", 0).await.unwrap();
-    assert_eq!(hold(&queue, "poller", 59).await, None);
-    assert_eq!(hold(&queue, "w", 59).await, None, "not even to its holder");
-    // Unchanged: still w's, the lease still counted from 0, attempts still 1.
-    queue.renew(&job, "w", t(0)).await.unwrap();
-    claim_lost(queue.renew(&job, "poller", t(59)).await);
-    let taken = claim(&queue, "w2", 61).await.unwrap();
+    queue
+        .enqueue("SHOP-1", Some(t(3)), Utc::now())
+        .await
+        .unwrap();
+    let job = claim_now(&queue, "w", STALE).await.unwrap();
+    assert_eq!(hold_now(&queue, "poller", STALE).await, None);
+    assert_eq!(
+        hold_now(&queue, "w", STALE).await,
+        None,
+        "not even to its holder"
+    );
+    // Unchanged: still w's, attempts still 1.
+    queue.renew(&job, "w", Utc::now()).await.unwrap();
+    claim_lost(queue.renew(&job, "poller", Utc::now()).await);
+    tokio::time::sleep(QUICK * 2).await;
+    let taken = claim_now(&queue, "w2", QUICK).await.unwrap();
     assert_eq!((taken.seen_updated, taken.attempts), (Some(t(3)), 2));
 }
 
 async fn hold_takes_over_a_stale_lease(queue: Arc<dyn WritebackLedger>) {
-    queue.enqueue("SHOP-1", None, t(0)).await.unwrap();
-    let old = claim(&queue, "w", 0).await.unwrap();
-    let held = hold(&queue, "poller", 61).await.unwrap();
+    queue.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    let old = claim_now(&queue, "w", STALE).await.unwrap();
+    tokio::time::sleep(QUICK * 2).await;
+    let held = hold_now(&queue, "poller", QUICK).await.unwrap();
     assert_eq!((held.issue_key.as_str(), held.attempts), ("SHOP-1", 2));
-    claim_lost(queue.settle(&old, "w", t(62)).await);
-    claim_lost(queue.retry(&old, "w", t(62), "late").await);
-    claim_lost(queue.renew(&old, "w", t(62)).await);
-    queue.settle(&held, "poller", t(63)).await.unwrap();
+    claim_lost(queue.settle(&old, "w", Utc::now()).await);
+    claim_lost(queue.retry(&old, "w", Utc::now(), "late").await);
+    claim_lost(queue.renew(&old, "w", Utc::now()).await);
+    queue.settle(&held, "poller", Utc::now()).await.unwrap();
     assert_eq!(queue.depth().await.unwrap(), 0);
 }
 
@@ -232,12 +278,13 @@ async fn enqueue_while_held_by_hold_runs_again_after_settle(queue: Arc<dyn Write
     assert_eq!(queue.depth().await.unwrap(), 0);
 
     // A hold spends the re-run mark of the stale lease it takes over.
-    queue.enqueue("SHOP-1", None, t(10)).await.unwrap();
-    let old = claim(&queue, "w", 10).await.unwrap();
-    queue.enqueue("SHOP-1", None, t(11)).await.unwrap();
-    let held = hold(&queue, "poller", 71).await.unwrap();
-    claim_lost(queue.settle(&old, "w", t(72)).await);
-    queue.settle(&held, "poller", t(73)).await.unwrap();
+    queue.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    let old = claim_now(&queue, "w", STALE).await.unwrap();
+    queue.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    tokio::time::sleep(QUICK * 2).await;
+    let held = hold_now(&queue, "poller", QUICK).await.unwrap();
+    claim_lost(queue.settle(&old, "w", Utc::now()).await);
+    queue.settle(&held, "poller", Utc::now()).await.unwrap();
     assert_eq!(queue.depth().await.unwrap(), 0);
 }
 
@@ -527,6 +574,68 @@ suite! {
         replicas_share_the_queue_without_doubles,
         replicas_hold_one_issue_once,
         one_replica_gets_the_poller_lease,
+}
+
+// ---------------------------------------------------------------- whose clock decides
+
+/// On PostgreSQL the write-back queue's leases are taken, held, renewed and judged stale by
+/// the database's clock: a worker whose clock runs minutes ahead takes over no live lease,
+/// by claim or by hold, and a holder whose clock runs behind does not renew its lease into
+/// looking stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_skewed_worker_never_takes_over_a_live_writeback_lease() {
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_skewed_worker_never_takes_over_a_live_writeback_lease").await
+    else {
+        return;
+    };
+    let (a, b) = (sa.writeback.clone(), sb.writeback.clone());
+    a.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    let live = a.claim("a", Utc::now(), WINDOW).await.unwrap().unwrap();
+
+    let ahead = Utc::now() + skew();
+    assert_eq!(b.claim("b", ahead, WINDOW).await.unwrap(), None, "claim");
+    let hold = b.hold("SHOP-1", "b", ahead, WINDOW).await.unwrap();
+    assert_eq!(hold, None, "hold");
+
+    a.renew(&live, "a", Utc::now() - skew()).await.unwrap();
+    assert_eq!(b.claim("b", Utc::now(), WINDOW).await.unwrap(), None);
+    let hold = b.hold("SHOP-1", "b", Utc::now(), WINDOW).await.unwrap();
+    assert_eq!(hold, None, "a lease renewed behind went stale");
+    a.settle(&live, "a", Utc::now()).await.unwrap();
+
+    PgReplicas::close(fixture, sa, sb).await;
+}
+
+/// The other half: a write-back lease older than the window by the database's clock is
+/// taken over, by claim and by hold, even by a worker whose own clock says it is minutes
+/// from stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_writeback_lease_stale_by_the_database_clock_is_taken_over() {
+    let Some((fixture, sa, sb)) =
+        PgReplicas::open("postgres_writeback_lease_stale_by_the_database_clock_is_taken_over")
+            .await
+    else {
+        return;
+    };
+    let (a, b) = (sa.writeback.clone(), sb.writeback.clone());
+    a.enqueue("SHOP-1", None, Utc::now()).await.unwrap();
+    let claimed = a.claim("dead", Utc::now(), WINDOW).await.unwrap().unwrap();
+    let held = a.hold("SHOP-2", "dead", Utc::now(), WINDOW).await.unwrap();
+    let held = held.unwrap();
+    age_leases(&fixture, "writeback_queue").await;
+
+    let behind = Utc::now() - skew();
+    let taken = b.claim("b", behind, WINDOW).await.unwrap();
+    let taken = taken.expect("a lease stale by the database's clock is claimed");
+    assert_eq!((taken.issue_key.as_str(), taken.attempts), ("SHOP-1", 2));
+    let rehold = b.hold("SHOP-2", "b", behind, WINDOW).await.unwrap();
+    let rehold = rehold.expect("a lease stale by the database's clock is held");
+    assert_eq!((rehold.issue_key.as_str(), rehold.attempts), ("SHOP-2", 2));
+    claim_lost(a.renew(&claimed, "dead", Utc::now()).await);
+    claim_lost(a.renew(&held, "dead", Utc::now()).await);
+
+    PgReplicas::close(fixture, sa, sb).await;
 }
 
 // ---------------------------------------------------------------- migrating a store in use
