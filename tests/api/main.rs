@@ -11,6 +11,7 @@ mod exactly_once;
 mod faults;
 mod hostile;
 mod kpis;
+mod ledger_outage;
 mod operations;
 mod process;
 mod startup;
