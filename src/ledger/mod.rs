@@ -65,7 +65,7 @@
 //! caller's: `updated_at` of record_issue and mark_uncertain, the queues' due times
 //! (`not_before` of a retry, "due now" of an enqueue or a re-queueing settle, compared with
 //! the database's clock on PostgreSQL, so a skewed replica only makes a row due early or
-//! late), and the write-back pollers' lease.
+//! late). The write-back pollers' lease is taken and judged with the database's clock too.
 
 mod claim;
 mod entry_sql;

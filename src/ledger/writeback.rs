@@ -76,13 +76,12 @@ pub struct WritebackJob {
 ///
 /// Every method is safe to call concurrently from many tasks, processes and
 /// replicas. Methods taking `now` store it rather than reading a clock — except
-/// [`WritebackLedger::claim`], [`WritebackLedger::hold`] and [`WritebackLedger::renew`] on
-/// PostgreSQL, which take the database's clock (their `now` is ignored there) so that
+/// [`WritebackLedger::claim`], [`WritebackLedger::hold`], [`WritebackLedger::renew`] and
+/// [`WritebackLedger::lease_poller`] on PostgreSQL, which take the database's clock (their `now` is ignored there) so that
 /// replicas' clocks never decide who holds a lease. Due times stay the caller's: the
 /// `not_before` of a retry, and the "due now" of an enqueue or a settle that re-queues, are
 /// the caller's clock, compared with the database's on PostgreSQL (a replica minutes off
-/// only makes a row due minutes early or late). The pollers' lease
-/// ([`WritebackLedger::lease_poller`]) is still dated and judged by the caller's clock.
+/// only makes a row due minutes early or late).
 #[async_trait::async_trait]
 pub trait WritebackLedger: Send + Sync + 'static {
     /// Whether Jira delivery `delivery_id` was recorded by [`Self::first_delivery`]

@@ -159,6 +159,7 @@ macro_rules! sql_writeback {
                 async fn lease_poller(
                     &self, jira_project: &str, owner: &str, now: DateTime<Utc>, lease: Duration,
                 ) -> Result<bool, LedgerError> {
+                    let now = $clock(&self.pool, now).await?;
                     let leased = execute!(&self.pool, sql::LEASE_POLLER;
                         jira_project, owner, to_millis(now), lease_until(now, lease));
                     Ok(leased == 1)
