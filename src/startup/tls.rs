@@ -2,7 +2,7 @@
 //! by `server.tls_cert` and `server.tls_key`, reloaded on SIGHUP and when
 //! the files change.
 //!
-//! The server's rustls configuration asks [`CurrentCertificate`] for the
+//! The server's rustls configuration asks `CurrentCertificate` for the
 //! certificate on every handshake, so a reload swaps the pair for new
 //! connections only: open connections keep theirs and are never dropped. A
 //! pair that cannot be used (unreadable, not PEM, key not matching the
