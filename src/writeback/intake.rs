@@ -66,6 +66,9 @@ impl WebhookIntake {
         })?;
         let hint = JiraHint::parse(&verified)?;
         let receipt = self.take(&hint, verified.identifier()).await?;
+        if let Receipt::Ignored(why) = &receipt {
+            tracing::debug!(issue = %hint.issue_key, why, "Jira webhook delivery ignored");
+        }
         metrics::writeback_delivery(receipt.as_str());
         Ok(receipt)
     }
