@@ -373,3 +373,73 @@ async fn other_methods_and_wrong_secrets_are_refused() {
     assert_eq!(app.client.post(url).send().await.unwrap().status(), 405);
     assert!(app.jira.calls_except_probes().await.is_empty());
 }
+
+/// The counts follow what is in Jira: the issues the bridge just created are
+/// counted, and an issue a Jira user closes moves from open to closed once the
+/// cached answer has expired. (The sandbox's Jira counts the same way.)
+#[tokio::test]
+async fn counts_follow_the_issues_the_bridge_created() {
+    for flavour in [JiraFlavour::Cloud, JiraFlavour::DataCenter] {
+        let kpis = KpiSettings {
+            ttl_secs: 1,
+            ..Default::default()
+        };
+        let app = spawn_app(AppOptions::of(flavour).kpis(kpis)).await;
+        app.jira.mount_live_counts().await;
+        // The SHOP mapping gives test cases labelled `checkout` priority High, others Medium.
+        let checkout = SeededResult::new(None);
+        app.tm.seed(&checkout, "Failed").await;
+        let search = SeededResult::new(None);
+        let case = SeededCase {
+            key: "SHOP:63",
+            name: "Search finds products by partial name",
+            labels: &["search"],
+            ..SeededCase::default()
+        };
+        app.tm.seed_case(&search, "Failed", &case).await;
+        let mut keys = Vec::new();
+        for seeded in [&checkout, &search] {
+            let response = app.create_defect(&seeded.body()).await;
+            assert_eq!(response.status(), 200, "{flavour:?}");
+            let payload: Value = response.json().await.unwrap();
+            keys.push(payload["linkLabel"].as_str().unwrap().to_owned());
+        }
+        let answer = app.kpis(PROJECT_ID).await;
+        assert_eq!(
+            (
+                &answer["totalDefects"],
+                &answer["openDefects"],
+                &answer["closedDefects"],
+                &answer["moderateDefects"],
+                &answer["criticalDefects"]
+            ),
+            (&json!(2), &json!(2), &json!(0), &json!(2), &json!(0)),
+            "{flavour:?}: {answer}"
+        );
+
+        app.jira.set_status(&keys[0], "Done", "done");
+        let mut closed = Value::Null;
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            closed = app.kpis(PROJECT_ID).await;
+            if closed["closedDefects"] == 1 {
+                break;
+            }
+        }
+        assert_eq!(
+            (
+                &closed["totalDefects"],
+                &closed["openDefects"],
+                &closed["closedDefects"],
+                &closed["moderateDefects"]
+            ),
+            (&json!(2), &json!(1), &json!(1), &json!(1)),
+            "{flavour:?}: {closed}"
+        );
+        let jql = app.jira.count_jql().await;
+        assert!(
+            jql.iter().all(|q| q.starts_with(SCOPE)),
+            "{flavour:?}: every count is scoped to the mapping: {jql:?}"
+        );
+    }
+}

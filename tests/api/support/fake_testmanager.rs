@@ -57,6 +57,39 @@ impl SeededResult {
     }
 }
 
+/// A test case and how its run failed, as [`FakeTestManager::seed_case`] serves them.
+#[derive(Clone, Copy)]
+pub struct SeededCase<'a> {
+    /// Its key, e.g. `SHOP:42`.
+    pub key: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub labels: &'a [&'a str],
+    /// The test execution's name.
+    pub execution: &'a str,
+    /// The machine the robot ran on.
+    pub host: &'a str,
+    /// The failed assertion's message and payload.
+    pub message: &'a str,
+    pub payload: &'a str,
+}
+
+impl Default for SeededCase<'_> {
+    /// SHOP:42, "Checkout with an expired card", failed in "Nightly regression".
+    fn default() -> Self {
+        Self {
+            key: "SHOP:42",
+            name: "Checkout with an expired card",
+            description: "Cards past their date are refused.",
+            labels: &["checkout"],
+            execution: "Nightly regression",
+            host: "WIN-TEST-01",
+            message: "Expected 'Card declined' but found 'Thank you'",
+            payload: "expected=Card declined",
+        }
+    }
+}
+
 /// Fake Test Manager: OAuth token endpoint plus the v2 REST endpoints.
 pub struct FakeTestManager {
     pub server: MockServer,
@@ -93,25 +126,30 @@ impl FakeTestManager {
         format!("{TM_PREFIX}/api/v2/{PROJECT_ID}/{suffix}")
     }
 
-    /// Seeds a result whose latest run has `result` ("Failed" or "Passed").
+    /// Seeds a result of the default [`SeededCase`] whose latest run has `result`
+    /// ("Failed" or "Passed").
     pub async fn seed(&self, seeded: &SeededResult, result: &str) {
-        self.seed_with(
-            seeded,
-            result,
-            "Checkout with an expired card",
-            "Expected 'Card declined' but found 'Thank you'",
-        )
-        .await;
+        self.seed_case(seeded, result, &SeededCase::default()).await;
     }
 
     /// Seeds a result whose test case is called `name` and whose failed assertion says `message`.
     pub async fn seed_with(&self, seeded: &SeededResult, result: &str, name: &str, message: &str) {
+        let case = SeededCase {
+            name,
+            message,
+            ..SeededCase::default()
+        };
+        self.seed_case(seeded, result, &case).await;
+    }
+
+    /// Seeds a result of the test case `case` whose latest run has `result`.
+    pub async fn seed_case(&self, seeded: &SeededResult, result: &str, case: &SeededCase<'_>) {
         let log = json!({
             "id": seeded.log_id, "testCaseId": seeded.test_case_id, "testExecutionId": seeded.execution_id,
             "variationId": seeded.variation_id, "result": result, "hasError": false,
             "executionStart": "2026-11-27T02:00:00Z", "executionEnd": "2026-11-27T02:01:00Z",
-            "robotName": "robot-7", "hostMachineName": "WIN-TEST-01", "executedBy": "robot@example.com",
-            "testCase": {"objKey": "SHOP:42", "name": "Checkout with an expired card"},
+            "robotName": "robot-7", "hostMachineName": case.host, "executedBy": "robot@example.com",
+            "testCase": {"objKey": case.key, "name": case.name},
             "defectId": seeded.defect_id
         });
         let paged = |only_failed: bool| {
@@ -144,18 +182,18 @@ impl FakeTestManager {
             .await;
         self.get(
             &format!("testcases/{}", seeded.test_case_id),
-            json!({"id": seeded.test_case_id, "objKey": "SHOP:42", "name": name, "description": "Cards past their date are refused.", "labels": ["checkout"]}),
+            json!({"id": seeded.test_case_id, "objKey": case.key, "name": case.name, "description": case.description, "labels": case.labels}),
         )
         .await;
         self.get(
             &format!("testexecutions/{}", seeded.execution_id),
-            json!({"id": seeded.execution_id, "name": "Nightly regression", "executionType": "Automated"}),
+            json!({"id": seeded.execution_id, "name": case.execution, "executionType": "Automated"}),
         )
         .await;
         self.get(
             &format!("testcaselogs/{}/assertions", seeded.log_id),
             json!([
-                {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": message, "payload": "expected=Card declined", "hasScreenshot": true, "succeeded": false, "screenshotFileName": "assert-1.png", "screenshotFileSize": 1234},
+                {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": case.message, "payload": case.payload, "hasScreenshot": true, "succeeded": false, "screenshotFileName": "assert-1.png", "screenshotFileSize": 1234},
                 {"id": Uuid::new_v4(), "testCaseLogId": seeded.log_id, "message": "Page loaded", "hasScreenshot": false, "succeeded": true}
             ]),
         )

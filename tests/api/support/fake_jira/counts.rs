@@ -9,7 +9,7 @@
 //! does not know is a 400 with Jira's error body, like a JQL syntax error.
 //! Failures are 500s with an HTML page, as gateways send.
 
-use super::FakeJira;
+use super::{FakeIssue, FakeJira, Issues};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,11 +20,45 @@ use wiremock::{Mock, Request, Respond, ResponseTemplate};
 /// An issue the counting fake knows.
 #[derive(Debug, Clone)]
 pub struct CountIssue {
-    pub project: &'static str,
-    pub issue_type: &'static str,
-    pub priority: (&'static str, &'static str),
+    pub project: String,
+    pub issue_type: String,
+    /// Name and id.
+    pub priority: (String, String),
     pub done: bool,
-    pub labels: Vec<&'static str>,
+    pub labels: Vec<String>,
+}
+
+/// The ids of Jira's default priority scheme (and of an older instance's Blocker).
+const PRIORITY_IDS: [(&str, &str); 6] = [
+    ("Highest", "1"),
+    ("High", "2"),
+    ("Medium", "3"),
+    ("Low", "4"),
+    ("Lowest", "5"),
+    ("Blocker", "10000"),
+];
+
+impl CountIssue {
+    /// How counting sees an issue the fake holds (created through its API).
+    fn of(issue: &FakeIssue) -> Self {
+        let fields = &issue.body["fields"];
+        let text = |value: &Value| value.as_str().unwrap_or_default().to_owned();
+        let issue_type = match fields["issuetype"]["name"].as_str() {
+            Some(name) => name.to_owned(),
+            None => text(&fields["issuetype"]["id"]),
+        };
+        let priority_id = PRIORITY_IDS
+            .iter()
+            .find(|(name, _)| *name == issue.priority)
+            .map_or_else(String::new, |(_, id)| (*id).to_owned());
+        Self {
+            project: text(&fields["project"]["key"]),
+            issue_type,
+            priority: (issue.priority.clone(), priority_id),
+            done: issue.status_category == "done",
+            labels: issue.labels.clone(),
+        }
+    }
 }
 
 /// How the counting fake behaves; change it between requests.
@@ -39,30 +73,25 @@ pub struct CountBehaviour {
     pub page_size: usize,
     /// Delay of every count answer.
     pub delay: Option<Duration>,
+    /// Count the issues the fake holds (created, changed and deleted through its API)
+    /// instead of [`Self::issues`].
+    pub live: Option<Issues>,
 }
 
 /// Issues of every priority and status category, and some out of scope.
 pub fn seeded_issues() -> Vec<CountIssue> {
     let mut issues = Vec::new();
-    let priorities = [
-        ("Highest", "1"),
-        ("High", "2"),
-        ("Medium", "3"),
-        ("Low", "4"),
-        ("Lowest", "5"),
-        ("Blocker", "10000"),
-    ];
-    for (i, priority) in priorities.into_iter().enumerate() {
+    for (i, (name, id)) in PRIORITY_IDS.into_iter().enumerate() {
         for done in [false, true] {
             // 1 + i open and 2 done issues per priority, so every count differs.
             let n = if done { 2 } else { 1 + i };
             for _ in 0..n {
                 issues.push(CountIssue {
-                    project: "SHOP",
-                    issue_type: "Bug",
-                    priority,
+                    project: "SHOP".into(),
+                    issue_type: "Bug".into(),
+                    priority: (name.into(), id.into()),
                     done,
-                    labels: vec!["tm-defect-bridge"],
+                    labels: vec!["tm-defect-bridge".into()],
                 });
             }
         }
@@ -70,9 +99,9 @@ pub fn seeded_issues() -> Vec<CountIssue> {
     // Out of scope: another project, another type.
     for (project, issue_type) in [("HR", "Bug"), ("SHOP", "Story")] {
         issues.push(CountIssue {
-            project,
-            issue_type,
-            priority: ("Highest", "1"),
+            project: project.into(),
+            issue_type: issue_type.into(),
+            priority: ("Highest".into(), "1".into()),
             done: false,
             labels: vec![],
         });
@@ -116,7 +145,15 @@ impl CountResponder {
         let Some(jql) = body["jql"].as_str() else {
             return jql_error("The JQL query is required");
         };
-        let matching = match select(&state.issues, jql) {
+        let live: Vec<CountIssue>;
+        let issues = match &state.live {
+            Some(held) => {
+                live = held.lock().unwrap().iter().map(CountIssue::of).collect();
+                &live
+            }
+            None => &state.issues,
+        };
+        let matching = match select(issues, jql) {
             Ok(found) => found,
             Err(message) => return jql_error(&message),
         };
@@ -201,7 +238,7 @@ fn clause_test(clause: &str) -> Result<Test, String> {
         return Ok(Box::new(move |i| {
             values
                 .iter()
-                .any(|v| v == i.priority.0 || v == i.priority.1)
+                .any(|v| *v == i.priority.0 || *v == i.priority.1)
         }));
     }
     let (field, value) = clause.split_once(" = ").ok_or_else(unknown)?;
@@ -209,7 +246,7 @@ fn clause_test(clause: &str) -> Result<Test, String> {
     match field {
         "project" => Ok(Box::new(move |i| i.project == value)),
         "issuetype" => Ok(Box::new(move |i| i.issue_type == value)),
-        "labels" => Ok(Box::new(move |i| i.labels.iter().any(|l| *l == value))),
+        "labels" => Ok(Box::new(move |i| i.labels.contains(&value))),
         _ => Err(unknown()),
     }
 }
@@ -269,6 +306,14 @@ pub(super) fn split_top(text: &str, separator: &str) -> Result<Vec<String>, Stri
 }
 
 impl FakeJira {
+    /// Mounts the count endpoints of the fake's flavour over the issues it holds, as
+    /// they are at each count (the sandbox's Jira: counts follow what was created).
+    pub async fn mount_live_counts(&self) -> Arc<Mutex<CountBehaviour>> {
+        let state = self.mount_counts(self.flavour, Vec::new()).await;
+        state.lock().unwrap().live = Some(self.issues.clone());
+        state
+    }
+
     /// Mounts the count endpoints of `flavour` over `issues`; returns the
     /// behaviour to change between requests.
     pub async fn mount_counts(
