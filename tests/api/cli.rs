@@ -268,6 +268,42 @@ mod against_fakes {
         }
     }
 
+    /// Jira unreachable: `check` claims nothing about Jira. No `ok:` line says the
+    /// sign-in or the mappings' Jira metadata are fine; the mapping that could not be
+    /// compared is a problem line naming its file and why.
+    #[tokio::test]
+    async fn check_claims_nothing_it_could_not_verify() {
+        let setup = setup(JiraFlavour::Cloud, MAPPING).await;
+        let config = setup.dir.path().join("bridge.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        // Nothing listens on the discard port of loopback.
+        let text = text.replace(setup.jira.base_url().as_str(), "http://127.0.0.1:9/");
+        std::fs::write(&config, text).unwrap();
+        let (code, out) = run(&setup, &["check"], JIRA_TOKEN);
+        assert_eq!(code, 1, "{out}");
+        let oks: Vec<&str> = out.lines().filter(|l| l.starts_with("ok:")).collect();
+        assert!(
+            oks.iter()
+                .all(|l| !l.contains("Jira at") && !l.contains("exists in Jira")),
+            "{out}"
+        );
+        assert!(
+            oks.iter().any(|l| l.contains("signed in to Test Manager")),
+            "what was verified is still said: {out}"
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.starts_with("problem: [jira]: cannot sign in")),
+            "{out}"
+        );
+        assert!(
+            out.lines().any(|l| l.starts_with("problem:")
+                && l.contains("shop.toml")
+                && l.contains("could not be compared with Jira's metadata")),
+            "{out}"
+        );
+    }
+
     /// A claim that turns stale before its create can be over: `check` names the whole
     /// relation as a problem and `serve` refuses to start with the same explanation.
     #[tokio::test]
