@@ -93,6 +93,9 @@ async fn run(options: Options) -> ExitCode {
         Ok(app) => app,
         Err(e) => {
             eprintln!("error: the bridge did not start: {e}");
+            if e.to_string().contains("cannot listen") {
+                eprintln!("(another port: cargo run --example sandbox -- --listen 127.0.0.1:0)");
+            }
             eprintln!("(its log: {})", options.dir.join("bridge.log").display());
             return ExitCode::from(2);
         }
