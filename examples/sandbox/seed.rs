@@ -20,14 +20,8 @@ const SCREENSHOT: &[u8] = include_bytes!("screenshot.png");
 
 const CASES: [SeededCase<'static>; 4] = [
     SeededCase {
-        key: "SHOP:42",
-        name: "Checkout with an expired card",
-        description: "Cards past their date are refused.",
-        labels: &["checkout"],
-        execution: "Nightly regression",
-        host: "WIN-TEST-01",
         message: "Expected 'Card declined' but found 'Thank you for your order'",
-        payload: "expected=Card declined",
+        ..SeededCase::CHECKOUT
     },
     SeededCase {
         key: "SHOP:17",

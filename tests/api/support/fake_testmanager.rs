@@ -74,19 +74,24 @@ pub struct SeededCase<'a> {
     pub payload: &'a str,
 }
 
-impl Default for SeededCase<'_> {
+impl SeededCase<'static> {
     /// SHOP:42, "Checkout with an expired card", failed in "Nightly regression".
+    pub const CHECKOUT: Self = Self {
+        key: "SHOP:42",
+        name: "Checkout with an expired card",
+        description: "Cards past their date are refused.",
+        labels: &["checkout"],
+        execution: "Nightly regression",
+        host: "WIN-TEST-01",
+        message: "Expected 'Card declined' but found 'Thank you'",
+        payload: "expected=Card declined",
+    };
+}
+
+impl Default for SeededCase<'_> {
+    /// [`SeededCase::CHECKOUT`].
     fn default() -> Self {
-        Self {
-            key: "SHOP:42",
-            name: "Checkout with an expired card",
-            description: "Cards past their date are refused.",
-            labels: &["checkout"],
-            execution: "Nightly regression",
-            host: "WIN-TEST-01",
-            message: "Expected 'Card declined' but found 'Thank you'",
-            payload: "expected=Card declined",
-        }
+        SeededCase::CHECKOUT
     }
 }
 
