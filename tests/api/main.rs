@@ -4,6 +4,7 @@
 mod access;
 mod bad_input;
 mod cli;
+mod contract;
 mod create_defect;
 mod deploy;
 mod evidence;
