@@ -5,6 +5,7 @@ mod access;
 mod bad_input;
 mod cli;
 mod create_defect;
+mod dashboards;
 mod deploy;
 mod evidence;
 mod exactly_once;
