@@ -29,6 +29,8 @@ pub const KPI_REQUESTS: &str = "bridge_kpi_requests_total";
 pub const EVIDENCE: &str = "bridge_evidence_total";
 /// Ledger entries by state, read from the ledger at scrape time.
 pub const LEDGER_ENTRIES: &str = "bridge_ledger_entries";
+/// Whether the last readiness probe of a dependency (ledger, jira, testmanager) answered: 1 or 0.
+pub const DEPENDENCY_READY: &str = "bridge_dependency_ready";
 /// Write-back results per defect, by outcome.
 pub const WRITEBACK_WRITES: &str = "bridge_writeback_writes_total";
 /// Seconds from Jira's `updated` to the Test Manager write.
@@ -105,6 +107,10 @@ fn describe() {
         "Evidence files and steps processed, by kind and outcome."
     );
     metrics::describe_gauge!(LEDGER_ENTRIES, "Ledger entries by state.");
+    metrics::describe_gauge!(
+        DEPENDENCY_READY,
+        "1 when the last readiness probe of the dependency answered, else 0."
+    );
     metrics::describe_counter!(
         WRITEBACK_WRITES,
         "Write-back results per Test Manager defect, by outcome."
@@ -171,6 +177,11 @@ pub fn kpi_request(result: &'static str) {
 /// Sets the ledger gauge for `state`.
 pub fn ledger_entries(state: &str, count: u64) {
     metrics::gauge!(LEDGER_ENTRIES, "state" => state.to_owned()).set(count as f64);
+}
+
+/// Sets the readiness gauge of `dependency` (`ledger`, `jira`, `testmanager`) from its last probe.
+pub fn dependency_ready(dependency: &'static str, ready: bool) {
+    metrics::gauge!(DEPENDENCY_READY, "dependency" => dependency).set(f64::from(u8::from(ready)));
 }
 
 /// Counts one write-back result (`written`, `unchanged`, `older`, `no_defect`, …).

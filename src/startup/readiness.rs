@@ -1,10 +1,12 @@
 //! The readiness prober: asks the ledger, Jira and Test Manager every
 //! interval whether they answer, and records the outcome in the
 //! [`Readiness`] state that `/readyz` reads — so `/readyz` never calls an
-//! upstream itself, and a crowd of probes cannot add load to Jira.
+//! upstream itself, and a crowd of probes cannot add load to Jira. The same
+//! outcome sets `bridge_dependency_ready`, which the alert rules watch.
 
 use crate::http::health::Readiness;
 use crate::ledger::Ledger;
+use crate::metrics;
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
 use std::sync::Arc;
@@ -18,6 +20,9 @@ pub async fn probe_all(
     testmanager: &dyn TestManager,
 ) {
     let (l, j, t) = tokio::join!(ledger.ping(), jira.probe(), testmanager.probe());
+    metrics::dependency_ready("ledger", l.is_ok());
+    metrics::dependency_ready("jira", j.is_ok());
+    metrics::dependency_ready("testmanager", t.is_ok());
     readiness.record(
         l.map_err(|e| e.to_string()),
         j.map_err(|e| e.to_string()),

@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod contract;
 mod create_defect;
+mod dashboards;
 mod deploy;
 mod evidence;
 mod exactly_once;
