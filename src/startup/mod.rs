@@ -13,7 +13,7 @@
 //! - `use_cases.rs`: Create Defect, the KPIs and write-back over the wiring.
 //! - `background.rs`: readiness probes, mapping reloads, metrics upkeep, the evidence
 //!   worker, the write-back worker and reconcile poller.
-//! - `readiness.rs`: the readiness prober behind `/readyz`.
+//! - `readiness.rs`: the readiness prober behind `/readyz` and the operator's page.
 //! - `reload.rs`: mapping reload on SIGHUP or change.
 //! - `server.rs`: the actix-web server.
 //! - `tls.rs`: HTTPS from `server.tls_cert`/`server.tls_key`, reloaded on SIGHUP or change.
@@ -33,11 +33,12 @@ pub use error::StartupError;
 use crate::config::Settings;
 use crate::http::access::AccessPolicy;
 use crate::http::auth::WebhookAuth;
-use crate::http::health::{Readiness, ReadyState};
+use crate::http::health::ReadyState;
 use crate::http::hooks::HookState;
 use crate::http::jira_webhook::JiraWebhookState;
 use crate::http::metrics_route::MetricsState;
 use crate::ledger::Ledger;
+use crate::status::readiness::Readiness;
 use crate::worker_signal::Signal;
 use actix_web::dev::Server;
 use actix_web::web;

@@ -3,8 +3,8 @@
 //! [`Readiness`] state that `/readyz` reads — so `/readyz` never calls an
 //! upstream itself, and a crowd of probes cannot add load to Jira.
 
-use crate::http::health::Readiness;
 use crate::ledger::Ledger;
+use crate::status::readiness::Readiness;
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
 use std::sync::Arc;
