@@ -19,7 +19,7 @@
 //! - [`startup`] — the composition root: adapters, wiring, use cases, background
 //!   tasks (readiness prober, mapping reload, queue workers, reconcile poller), the server.
 //! - [`http`] — actix-web routes, Test Manager webhook auth, the Jira webhook route,
-//!   `/readyz`, `/metrics`, problem+json.
+//!   `/readyz`, `/metrics`, the operator's page (`/`, `/operator.json`), problem+json.
 //! - [`status`] — what the bridge has done and where it stands, for the operator's page:
 //!   the view model gathered from the ports, the dependencies' readiness, the last
 //!   mapping check per file, the last Create Defect answers.
