@@ -10,7 +10,7 @@
 //!
 //! # Layout
 //!
-//! Data flows one way: [`http`] → use cases ([`defects`], [`evidence`],
+//! Data flows one way: [`http`] → use cases ([`status`], [`defects`], [`evidence`],
 //! [`kpis`], [`writeback`]) → ports ([`testmanager`], [`tracker`], [`ledger`],
 //! [`mapping`]). No two files import each other, directly or through others.
 //! Modules in import order, each importing only modules listed after it:
@@ -19,7 +19,10 @@
 //! - [`startup`] — the composition root: adapters, wiring, use cases, background
 //!   tasks (readiness prober, mapping reload, queue workers, reconcile poller), the server.
 //! - [`http`] — actix-web routes, Test Manager webhook auth, the Jira webhook route,
-//!   `/readyz`, `/metrics`, problem+json.
+//!   `/readyz`, `/metrics`, the operator's page (`/`, `/operator.json`), problem+json.
+//! - [`status`] — what the bridge has done and where it stands, for the operator's page:
+//!   the view model gathered from the ports, the dependencies' readiness, the last
+//!   mapping check per file, the last Create Defect answers.
 //! - [`defects`] — the Create Defect use case (queues its evidence through [`evidence`]).
 //! - [`evidence`] — screenshots, robot logs and attachments streamed to the issue from a queue in the ledger.
 //! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.
@@ -54,6 +57,7 @@ pub mod outbound;
 pub mod result_key;
 pub mod servable;
 pub mod startup;
+pub mod status;
 pub mod telemetry;
 pub mod testmanager;
 pub mod tracker;

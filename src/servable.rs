@@ -32,6 +32,16 @@ pub enum NotServable {
     },
 }
 
+impl NotServable {
+    /// The mapping file the problem is in (the directory, when it could not be read).
+    pub fn file(&self) -> &str {
+        match self {
+            Self::Mapping(e) => e.file(),
+            Self::NoSecret { file, .. } => file,
+        }
+    }
+}
+
 /// A mapping that could not be compared with Jira because Jira could not be asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unverified {
@@ -132,17 +142,17 @@ pub async fn verify_against_jira(
 
 /// [`verify_against_jira`] as start-up and reload use it: mappings Jira
 /// could not be asked about are logged and let through (Jira checks each
-/// issue when it is created); every problem is returned.
+/// issue when it is created) and returned; every problem is returned instead.
 pub async fn verify_for_serving(
     tracker: &dyn DefectTracker,
     projects: &Projects,
-) -> Result<(), Vec<NotServable>> {
+) -> Result<Vec<Unverified>, Vec<NotServable>> {
     let verification = verify_against_jira(tracker, projects).await;
     for unverified in &verification.unverified {
         tracing::warn!(file = %unverified.file, error = %unverified.reason, "could not verify the mapping against Jira now; continuing");
     }
     if verification.problems.is_empty() {
-        Ok(())
+        Ok(verification.unverified)
     } else {
         Err(verification.problems)
     }

@@ -1,10 +1,10 @@
 //! Service settings: one TOML file plus `BRIDGE_<SECTION>__<KEY>` environment overrides.
 //!
 //! This module owns the shape of `bridge.toml`, its defaults, and where secrets
-//! come from. Secrets (Jira token, Test Manager client secret, webhook secrets)
-//! are read from the environment or from files named in the TOML, never from the
-//! TOML itself, and are held as [`SecretString`] so they cannot be printed by
-//! accident. Relative paths are resolved against the working directory.
+//! come from. Secrets (Jira token, Test Manager client secret, webhook secrets,
+//! the operator page's token) are read from the environment or from files named
+//! in the TOML, never from the TOML itself, and are held as [`SecretString`] so
+//! they cannot be printed by accident. Relative paths are resolved against the working directory.
 
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
@@ -100,8 +100,9 @@ pub struct Settings {
 }
 
 /// Keys that hold secrets: they may come from the environment or a `_file`, never the TOML.
-const SECRET_KEYS: [(&str, &str); 6] = [
+const SECRET_KEYS: [(&str, &str); 7] = [
     ("jira", "token"),
+    ("access", "operator_token"),
     ("testmanager", "client_secret"),
     ("auth", "secrets"),
     ("writeback", "webhook_secret"),
@@ -145,6 +146,7 @@ impl Settings {
             let secret = || SecretString::from(value.clone());
             match key.to_uppercase().as_str() {
                 "JIRA__TOKEN" => self.jira.token = Some(secret()),
+                "ACCESS__OPERATOR_TOKEN" => self.access.operator_token = Some(secret()),
                 "TESTMANAGER__CLIENT_SECRET" => self.testmanager.client_secret = Some(secret()),
                 "WRITEBACK__WEBHOOK_SECRET" => self.writeback.webhook_secret = Some(secret()),
                 "WRITEBACK__WEBHOOK_SECRET_PREVIOUS" => {
@@ -190,6 +192,9 @@ impl Settings {
     pub fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
         if let Some(file) = &self.jira.token_file {
             self.jira.token = Some(read_secret("jira.token_file", file)?);
+        }
+        if let Some(file) = &self.access.operator_token_file {
+            self.access.operator_token = Some(read_secret("access.operator_token_file", file)?);
         }
         if let Some(file) = &self.testmanager.client_secret_file {
             self.testmanager.client_secret =
@@ -243,6 +248,7 @@ impl Settings {
 fn is_secret_variable(key: &str) -> bool {
     let upper = key.to_uppercase();
     upper == "JIRA__TOKEN"
+        || upper == "ACCESS__OPERATOR_TOKEN"
         || upper == "TESTMANAGER__CLIENT_SECRET"
         || upper == "WRITEBACK__WEBHOOK_SECRET"
         || upper == "WRITEBACK__WEBHOOK_SECRET_PREVIOUS"

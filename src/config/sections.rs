@@ -193,6 +193,10 @@ impl Default for ServerSettings {
 /// Which client networks may call each group of routes (`[access]`). An
 /// empty list (the default) lets every client through; `/healthz` and
 /// `/openapi.json` are always open, so liveness probes need no entry.
+///
+/// The operator's page (`/` and `/operator.json`) is stricter: it answers a
+/// client in [`Self::operations`] or one presenting [`Self::operator_token`];
+/// with neither configured, only loopback clients.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccessSettings {
@@ -201,8 +205,15 @@ pub struct AccessSettings {
     pub hooks: Networks,
     /// Who may call `/jira/webhook` (Jira's outbound ranges).
     pub jira: Networks,
-    /// Who may read `/metrics` and `/readyz`.
+    /// Who may read `/metrics`, `/readyz` and the operator's page.
     pub operations: Networks,
+    /// A token that opens the operator's page from anywhere, sent as
+    /// `Authorization: Bearer <token>` or as the password of HTTP Basic; from
+    /// `BRIDGE_ACCESS__OPERATOR_TOKEN`.
+    #[serde(skip)]
+    pub operator_token: Option<SecretString>,
+    /// File holding [`Self::operator_token`] instead of the environment.
+    pub operator_token_file: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` is believed; without an entry the TCP
     /// peer is the client and the header is ignored.
     pub trusted_proxies: Networks,

@@ -314,3 +314,42 @@ fn tls_is_off_unless_both_files_are_named() {
     let settings = Settings::load(&path).unwrap();
     assert!(settings.server.tls_cert.is_none() && settings.server.tls_key.is_none());
 }
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
+fn the_operator_token_comes_from_the_environment_or_a_file_never_the_toml() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("bridge.toml", MINIMAL)?;
+        jail.set_env("BRIDGE_ACCESS__OPERATOR_TOKEN", "0077");
+        let access = Settings::load(Path::new("bridge.toml"))
+            .map_err(|e| e.to_string())?
+            .access;
+        let token = access.operator_token.as_ref().map(|t| t.expose_secret());
+        assert_eq!(token, Some("0077"), "read raw, not as a number");
+        assert!(!format!("{access:?}").contains("0077"));
+        Ok(())
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(&dir, "operator-token", "op-token\n");
+    let path = write(
+        &dir,
+        "bridge.toml",
+        &format!(
+            "{MINIMAL}\n[access]\noperator_token_file = {:?}\n",
+            file.display().to_string()
+        ),
+    );
+    let access = Settings::load(&path).unwrap().access;
+    let token = access.operator_token.as_ref().map(|t| t.expose_secret());
+    assert_eq!(token, Some("op-token"));
+
+    let path = write(
+        &dir,
+        "bridge.toml",
+        &format!("{MINIMAL}\n[access]\noperator_token = \"oops\"\n"),
+    );
+    let err = Settings::load(&path).unwrap_err().to_string();
+    assert!(err.contains("BRIDGE_ACCESS__OPERATOR_TOKEN"), "{err}");
+    assert!(!err.contains("oops"), "{err}");
+}

@@ -1,24 +1,29 @@
 //! Who may call which routes: the `[access]` allow-lists, checked before any
 //! handler runs.
 //!
-//! Routes fall in three groups — Test Manager's `/hooks/…`, Jira's
-//! `/jira/webhook…`, and the operations routes `/metrics` and `/readyz`. A
-//! group with an empty list is open to everyone. `/healthz` (liveness
-//! probes) and `/openapi.json` are always open. A refused client gets 403
-//! problem+json naming the key to configure.
+//! Routes fall in four groups — Test Manager's `/hooks/…`, Jira's
+//! `/jira/webhook…`, the operations routes `/metrics` and `/readyz`, and the
+//! operator's page `/` and `/operator.json`. A group with an empty list is
+//! open to everyone, except the operator's page, whose own rule (the
+//! operations list or a token, else loopback only) is in
+//! [`super::operator_access`]. `/healthz` (liveness probes) and
+//! `/openapi.json` are always open. A refused client gets 403 (or, for a
+//! missing operator token, 401) problem+json naming the key to configure.
 
 use super::client_address::client_address;
+use super::operator_access::{self, Caller};
 use super::problem::Problem;
 use crate::config::{AccessSettings, Networks};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::HeaderName;
+use actix_web::http::header::{HeaderName, AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 use std::net::IpAddr;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
 
 /// The allow-lists in force (read once at start-up).
 pub struct AccessPolicy {
@@ -32,6 +37,7 @@ enum RouteGroup {
     Hooks,
     Jira,
     Operations,
+    Operator,
 }
 
 impl RouteGroup {
@@ -47,6 +53,8 @@ impl RouteGroup {
             Some(Self::Jira)
         } else if path == "/metrics" || path == "/readyz" {
             Some(Self::Operations)
+        } else if path == "/" || path == "/operator.json" {
+            Some(Self::Operator)
         } else {
             None
         }
@@ -56,7 +64,7 @@ impl RouteGroup {
         match self {
             Self::Hooks => "access.hooks",
             Self::Jira => "access.jira",
-            Self::Operations => "access.operations",
+            Self::Operations | Self::Operator => "access.operations",
         }
     }
 
@@ -64,29 +72,48 @@ impl RouteGroup {
         match self {
             Self::Hooks => &settings.hooks,
             Self::Jira => &settings.jira,
-            Self::Operations => &settings.operations,
+            Self::Operations | Self::Operator => &settings.operations,
         }
     }
 }
 
+/// What the allow-lists look at in one request.
+struct Request<'r> {
+    path: &'r str,
+    /// The TCP peer.
+    peer: Option<IpAddr>,
+    /// The `X-Forwarded-For` values, in the order received.
+    forwarded_for: Vec<&'r str>,
+    /// Whether a `Forwarded` header came.
+    forwarded: bool,
+    /// The `Authorization` header.
+    authorization: Option<&'r str>,
+}
+
 impl AccessPolicy {
-    /// Whether a request to `path` from `peer` with these `X-Forwarded-For`
-    /// values may go on; `Err` is the 403 answer.
-    fn check<'h>(
-        &self,
-        path: &str,
-        peer: Option<IpAddr>,
-        forwarded_for: impl IntoIterator<Item = &'h str>,
-    ) -> Result<(), Problem> {
-        let Some(group) = RouteGroup::of(path) else {
+    /// Whether `request` may go on; `Err` is the 403 (or 401) answer.
+    fn check(&self, request: &Request<'_>) -> Result<(), Problem> {
+        let Some(group) = RouteGroup::of(request.path) else {
             return Ok(());
         };
+        let trusted = &self.settings.trusted_proxies;
+        let client = request
+            .peer
+            .and_then(|peer| client_address(peer, request.forwarded_for.iter().copied(), trusted));
+        if group == RouteGroup::Operator {
+            let proxied = !request.forwarded_for.is_empty() || request.forwarded;
+            let caller = Caller {
+                client,
+                forwarded_by_untrusted_peer: proxied
+                    && !request.peer.is_some_and(|peer| trusted.contains(peer)),
+                authorization: request.authorization,
+            };
+            return operator_access::admit(&self.settings, &caller);
+        }
         let allowed = group.allowed(&self.settings);
         if allowed.is_empty() {
             return Ok(());
         }
-        let client = peer
-            .and_then(|peer| client_address(peer, forwarded_for, &self.settings.trusted_proxies));
         match client {
             Some(client) if allowed.contains(client) => Ok(()),
             _ => Err(refusal(group, client)),
@@ -116,21 +143,35 @@ pub async fn guard(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let verdict = match request.app_data::<web::Data<AccessPolicy>>() {
-        Some(policy) => policy.check(
-            request.path(),
-            request.peer_addr().map(|socket| socket.ip()),
-            request
-                .headers()
-                .get_all(X_FORWARDED_FOR)
-                .filter_map(|value| value.to_str().ok()),
-        ),
+        Some(policy) => {
+            let headers = request.headers();
+            policy.check(&Request {
+                path: request.path(),
+                peer: request.peer_addr().map(|socket| socket.ip()),
+                forwarded_for: headers
+                    .get_all(X_FORWARDED_FOR)
+                    .filter_map(|value| value.to_str().ok())
+                    .collect(),
+                forwarded: headers.contains_key(FORWARDED),
+                authorization: headers
+                    .get(AUTHORIZATION)
+                    .and_then(|value| value.to_str().ok()),
+            })
+        }
         None => Ok(()),
     };
     match verdict {
         Ok(()) => Ok(next.call(request).await?.map_into_left_body()),
-        Err(problem) => Ok(request
-            .into_response(problem.error_response())
-            .map_into_right_body()),
+        Err(problem) => {
+            let mut response = problem.error_response();
+            if response.status() == StatusCode::UNAUTHORIZED {
+                // Only the operator's page refuses with 401: a browser then asks for the token.
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, operator_access::CHALLENGE);
+            }
+            Ok(request.into_response(response).map_into_right_body())
+        }
     }
 }
 
@@ -152,6 +193,16 @@ mod tests {
         Some(text.parse().unwrap())
     }
 
+    fn request<'r>(path: &'r str, peer: Option<IpAddr>, forwarded_for: &[&'r str]) -> Request<'r> {
+        Request {
+            path,
+            peer,
+            forwarded_for: forwarded_for.to_vec(),
+            forwarded: false,
+            authorization: None,
+        }
+    }
+
     #[test]
     fn routes_fall_in_their_groups() {
         assert_eq!(RouteGroup::of("/hooks"), Some(RouteGroup::Hooks));
@@ -165,40 +216,86 @@ mod tests {
         assert_eq!(RouteGroup::of("/readyz"), Some(RouteGroup::Operations));
         assert_eq!(RouteGroup::of("/healthz"), None);
         assert_eq!(RouteGroup::of("/openapi.json"), None);
+        assert_eq!(RouteGroup::of("/"), Some(RouteGroup::Operator));
+        assert_eq!(RouteGroup::of("/operator.json"), Some(RouteGroup::Operator));
         assert_eq!(RouteGroup::of("/hooksx"), None);
     }
 
     #[test]
     fn an_empty_list_allows_everyone() {
         let open = policy(&[], &[]);
-        assert!(open.check("/hooks/shop", ip("203.0.113.9"), []).is_ok());
-        assert!(open.check("/metrics", None, []).is_ok());
+        assert!(open
+            .check(&request("/hooks/shop", ip("203.0.113.9"), &[]))
+            .is_ok());
+        assert!(open.check(&request("/metrics", None, &[])).is_ok());
     }
 
     #[test]
     fn a_listed_group_refuses_others_and_names_the_key() {
         let closed = policy(&["10.0.0.0/8"], &[]);
-        assert!(closed.check("/metrics", ip("10.1.1.1"), []).is_ok());
-        let refused = closed.check("/readyz", ip("127.0.0.1"), []).unwrap_err();
+        assert!(closed
+            .check(&request("/metrics", ip("10.1.1.1"), &[]))
+            .is_ok());
+        let refused = closed
+            .check(&request("/readyz", ip("127.0.0.1"), &[]))
+            .unwrap_err();
         assert_eq!(refused.status, 403);
         assert!(
             refused.detail.contains("`access.operations`"),
             "{}",
             refused.detail
         );
-        assert!(closed.check("/healthz", ip("127.0.0.1"), []).is_ok());
-        assert!(closed.check("/hooks/shop", ip("127.0.0.1"), []).is_ok());
+        assert!(closed
+            .check(&request("/healthz", ip("127.0.0.1"), &[]))
+            .is_ok());
+        assert!(closed
+            .check(&request("/hooks/shop", ip("127.0.0.1"), &[]))
+            .is_ok());
     }
 
     #[test]
     fn forwarded_for_counts_only_from_a_trusted_proxy() {
         let behind_proxy = policy(&["10.0.0.0/8"], &["127.0.0.1/32"]);
         assert!(behind_proxy
-            .check("/metrics", ip("127.0.0.1"), ["10.2.3.4"])
+            .check(&request("/metrics", ip("127.0.0.1"), &["10.2.3.4"]))
             .is_ok());
         let spoofed = policy(&["10.0.0.0/8"], &[]);
         assert!(spoofed
-            .check("/metrics", ip("127.0.0.1"), ["10.2.3.4"])
+            .check(&request("/metrics", ip("127.0.0.1"), &["10.2.3.4"]))
+            .is_err());
+    }
+
+    #[test]
+    fn the_operator_page_is_not_opened_by_an_empty_list_nor_a_proxy_on_loopback() {
+        let open = policy(&[], &[]);
+        assert!(open
+            .check(&request("/metrics", ip("203.0.113.9"), &[]))
+            .is_ok());
+        assert!(open.check(&request("/", ip("127.0.0.1"), &[])).is_ok());
+        let remote = open
+            .check(&request("/", ip("203.0.113.9"), &[]))
+            .unwrap_err();
+        assert_eq!(remote.status, 403);
+        let through_local_proxy = open
+            .check(&request(
+                "/operator.json",
+                ip("127.0.0.1"),
+                &["203.0.113.9"],
+            ))
+            .unwrap_err();
+        assert!(through_local_proxy.detail.contains("proxy"));
+        let forwarded = Request {
+            forwarded: true,
+            ..request("/", ip("127.0.0.1"), &[])
+        };
+        assert!(open.check(&forwarded).is_err());
+
+        let trusted_local_proxy = policy(&[], &["127.0.0.1/32"]);
+        assert!(trusted_local_proxy
+            .check(&request("/", ip("127.0.0.1"), &["127.0.0.1"]))
+            .is_ok());
+        assert!(trusted_local_proxy
+            .check(&request("/", ip("127.0.0.1"), &["203.0.113.9"]))
             .is_err());
     }
 }

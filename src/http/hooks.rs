@@ -8,6 +8,7 @@ use super::problem::Problem;
 use super::unmatched;
 use crate::defects::{CreateDefect, Outcome};
 use crate::kpis::DefectKpis;
+use crate::status::journal::{Answer, Journal, JournalEntry, ResultRef};
 use crate::testmanager::webhook::{
     int32, CreateDefectRequest, DefectPayload, KpiConnectorDefectsDto, RawCreateDefectRequest,
 };
@@ -29,6 +30,8 @@ pub struct HookState {
     /// Create Defects in flight (`server.max_concurrent_creates`); when none is
     /// free the request is answered 503 at once rather than queued.
     pub creates: Arc<Semaphore>,
+    /// Where each Create Defect answer is noted for the operator's page.
+    pub journal: Arc<Journal>,
 }
 
 /// `ANY /hooks/{route}/{tail:.*}`.
@@ -111,6 +114,15 @@ async fn create_defect(
         .retry_after(std::time::Duration::from_secs(2)));
     };
     let parsed = parse_request(request, payload, state).await?;
+    let result = ResultRef::from(&parsed.key);
+    let note = |answer| {
+        state.journal.record(JournalEntry {
+            at: chrono::Utc::now(),
+            route: route.to_owned(),
+            result: result.clone(),
+            answer,
+        })
+    };
     let outcome = match state.create_defect.run(route, parsed).await {
         Ok(outcome) => outcome,
         Err(e) => {
@@ -120,9 +132,20 @@ async fn create_defect(
                 .trim_start_matches("urn:tm-defect-bridge:")
                 .to_owned();
             crate::metrics::create_defect("failed", Some(&reason));
+            note(Answer::Problem {
+                status: problem.status,
+                title: problem.title.clone(),
+                detail: problem.detail.clone(),
+            });
             return Err(problem);
         }
     };
+    note(Answer::Issue {
+        outcome: outcome_label(outcome.outcome).to_owned(),
+        issue_key: outcome.issue.issue_key.clone(),
+        browse_url: outcome.issue.browse_url.clone(),
+        summary: outcome.issue.summary.clone(),
+    });
     crate::metrics::create_defect(outcome_label(outcome.outcome), None);
     let issue = outcome.issue;
     let payload = DefectPayload {

@@ -1,5 +1,6 @@
 //! The HTTP edge (actix-web only): routes, webhook authentication, body
-//! parsing into validated requests, and problem+json errors.
+//! parsing into validated requests, problem+json errors, and the operator's
+//! page (`/`, `/operator.json`).
 //!
 //! Nothing below this module knows about actix: handlers turn requests into
 //! use-case calls and use-case results into answers.
@@ -15,6 +16,9 @@ pub mod jira_webhook;
 pub mod metrics_route;
 pub mod observe;
 pub mod openapi;
+pub mod operator;
+pub mod operator_access;
+pub mod operator_page;
 pub mod problem;
 pub mod request_span;
 pub mod unmatched;
@@ -23,7 +27,9 @@ use actix_web::web;
 
 /// Registers every route on an actix `App`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
+    cfg.route("/", web::get().to(operator::page))
+        .route("/operator.json", web::get().to(operator::json))
+        .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route("/metrics", web::get().to(metrics_route::metrics))
         .route("/openapi.json", web::get().to(openapi::document))

@@ -27,7 +27,9 @@ use utoipa::OpenApi;
         preview,
         healthz,
         readyz,
-        metrics
+        metrics,
+        operator_page,
+        operator_json
     ),
     components(schemas(
         RawCreateDefectRequest,
@@ -104,3 +106,21 @@ fn readyz() {}
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 fn metrics() {}
+
+/// The operator's page: readiness, mappings, failures, recent results, the evidence queue.
+#[utoipa::path(get, path = "/", tag = "operations",
+    responses(
+        (status = 200, description = "The page (HTML, no script)", content_type = "text/html"),
+        (status = 401, description = "access.operator_token is set and was not presented (Bearer, or Basic password)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not in access.operations (or, with neither it nor a token configured, not a loopback client)", body = Problem, content_type = "application/problem+json"),
+    ))]
+fn operator_page() {}
+
+/// The operator's page as JSON: the same view model.
+#[utoipa::path(get, path = "/operator.json", tag = "operations",
+    responses(
+        (status = 200, description = "The status view model the page is rendered from", content_type = "application/json"),
+        (status = 401, description = "access.operator_token is set and was not presented", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not allowed from this client", body = Problem, content_type = "application/problem+json"),
+    ))]
+fn operator_json() {}

@@ -18,15 +18,29 @@ use std::time::Duration;
 use tokio::time::Instant;
 use uuid::Uuid;
 
+/// Each project's last good counts, with when they loaded.
+type LastGood = HashMap<Uuid, (Arc<KpiSnapshot>, Instant)>;
+
 /// Projects' fresh and last good counts.
 pub struct KpiCache {
     fresh: Cache<Uuid, Arc<KpiSnapshot>>,
     // Not a moka cache: these must outlive any TTL, and there is at most one
-    // entry per mapping file.
-    last_good: Arc<Mutex<HashMap<Uuid, Arc<KpiSnapshot>>>>,
+    // entry per mapping file. Each is kept with when it loaded.
+    last_good: Arc<Mutex<LastGood>>,
     /// When each project that failed may ask Jira again.
     retry_at: Arc<Mutex<HashMap<Uuid, Instant>>>,
     backoff: Duration,
+}
+
+/// What the cache holds for one project, as the operator's page shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheState {
+    /// How long ago the last good counts loaded (`None`: never since start-up).
+    pub loaded_ago: Option<Duration>,
+    /// Whether dashboard requests are answered from the cache without asking Jira.
+    pub fresh: bool,
+    /// Whether Jira is left alone for now after a failed count.
+    pub backing_off: bool,
 }
 
 /// What a load gave a caller.
@@ -80,10 +94,7 @@ impl KpiCache {
     where
         F: Future<Output = Result<KpiSnapshot, TrackerError>> + Send + 'static,
     {
-        let backing_off = lock(&self.retry_at)
-            .get(&project)
-            .is_some_and(|at| Instant::now() < *at);
-        if backing_off {
+        if self.backing_off(project) {
             return Loaded::BackingOff {
                 last_good: self.last_good(project),
             };
@@ -96,7 +107,7 @@ impl KpiCache {
             let loaded = fresh
                 .try_get_with(project, async move {
                     let snapshot = Arc::new(load.await?);
-                    lock(&last_good).insert(project, snapshot.clone());
+                    lock(&last_good).insert(project, (snapshot.clone(), Instant::now()));
                     Ok::<_, TrackerError>(snapshot)
                 })
                 .await;
@@ -142,12 +153,76 @@ impl KpiCache {
         self.fresh.invalidate(&project).await;
     }
 
+    /// What the cache holds for `project` now.
+    pub fn state(&self, project: Uuid) -> CacheState {
+        CacheState {
+            loaded_ago: lock(&self.last_good)
+                .get(&project)
+                .map(|(_, at)| at.elapsed()),
+            fresh: self.fresh.contains_key(&project),
+            backing_off: self.backing_off(project),
+        }
+    }
+
+    fn backing_off(&self, project: Uuid) -> bool {
+        lock(&self.retry_at)
+            .get(&project)
+            .is_some_and(|at| Instant::now() < *at)
+    }
+
     fn last_good(&self, project: Uuid) -> Option<Arc<KpiSnapshot>> {
-        lock(&self.last_good).get(&project).cloned()
+        lock(&self.last_good)
+            .get(&project)
+            .map(|(snapshot, _)| snapshot.clone())
     }
 }
 
 /// A poisoned lock only means another request panicked; the map is still sound.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kpis::KpiCounts;
+
+    fn snapshot() -> KpiSnapshot {
+        KpiSnapshot {
+            counts: KpiCounts::default(),
+            critical_link: "https://jira.example/issues/?jql=x".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_state_tells_the_age_freshness_and_backoff_of_a_project() {
+        let cache = KpiCache::new(Duration::from_secs(60), Duration::from_secs(60));
+        let project = Uuid::new_v4();
+        let never = cache.state(project);
+        assert_eq!(
+            (never.loaded_ago, never.fresh, never.backing_off),
+            (None, false, false)
+        );
+
+        let wait = Duration::from_secs(5);
+        let loaded = cache
+            .get_or_load(project, wait, async { Ok(snapshot()) })
+            .await;
+        assert!(matches!(loaded, Loaded::Fresh(_)));
+        let state = cache.state(project);
+        assert!(state.loaded_ago.is_some() && state.fresh && !state.backing_off);
+
+        cache.invalidate(project).await;
+        let failing = async {
+            Err(TrackerError::Unavailable {
+                call: "count issues",
+                detail: "503".into(),
+            })
+        };
+        let loaded = cache.get_or_load(project, wait, failing).await;
+        assert!(matches!(loaded, Loaded::Failed { .. }));
+        let state = cache.state(project);
+        assert!(state.loaded_ago.is_some(), "the last good counts stay");
+        assert!(!state.fresh && state.backing_off);
+    }
 }

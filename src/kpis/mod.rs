@@ -15,6 +15,7 @@ pub mod queries;
 use crate::config::KpiSettings;
 use crate::mapping::{ProjectMapping, Projects, ProjectsHandle};
 use crate::tracker::{DefectTracker, TrackerError};
+pub use cache::CacheState;
 use cache::{KpiCache, Loaded};
 pub use counts::{KpiCounts, KpiSnapshot};
 use queries::KpiQueries;
@@ -58,6 +59,11 @@ impl DefectKpis {
     /// the next dashboard request counts them again (one query set, shared).
     pub async fn refresh(&self, project_id: uuid::Uuid) {
         self.cache.invalidate(project_id).await;
+    }
+
+    /// What the cache holds for project `project_id` (its age, for the operator's page).
+    pub fn cache_state(&self, project_id: uuid::Uuid) -> CacheState {
+        self.cache.state(project_id)
     }
 
     /// The use case over `tracker` and the mappings in `projects`, cached and

@@ -74,6 +74,13 @@ pub trait EvidenceQueue: Send + Sync + 'static {
 
     /// Every evidence row of `issue_key`, in enqueue order.
     async fn for_issue(&self, issue_key: &str) -> Result<Vec<EvidenceRow>, LedgerError>;
+
+    /// Number of rows in each state (states without rows are left out).
+    async fn count_by_state(&self) -> Result<Vec<(EvidenceState, u64)>, LedgerError>;
+
+    /// Up to `limit` rows still queued (`pending`), in a worker's hands (`uploading`) or
+    /// given up on (`failed`), most recently enqueued first.
+    async fn outstanding(&self, limit: u32) -> Result<Vec<EvidenceRow>, LedgerError>;
 }
 
 /// What an evidence row stands for.

@@ -127,6 +127,18 @@ pub(crate) mod sql {
     /// $1 id, $2 owner, $3 now. The holder's heartbeat: keeps the claim from going stale.
     pub(crate) const RENEW: &str = lease_renew!(table: "evidence_items", held: "uploading");
 
+    /// Rows per state.
+    pub(crate) const COUNT_BY_STATE: &str =
+        "SELECT state, COUNT(*) FROM evidence_items GROUP BY state";
+
+    /// $1 limit.
+    pub(crate) const OUTSTANDING: &str = concat!(
+        "SELECT ",
+        evidence_columns!(),
+        " FROM evidence_items WHERE state IN ('pending', 'uploading', 'failed') \
+         ORDER BY created_at DESC, seq DESC, id LIMIT $1"
+    );
+
     /// $1 issue key.
     pub(crate) const FOR_ISSUE: &str = concat!(
         "SELECT ",

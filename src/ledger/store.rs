@@ -219,6 +219,23 @@ macro_rules! sql_store {
                         .await?;
                     rows.into_iter().map(TryInto::try_into).collect()
                 }
+
+                async fn count_by_state(&self) -> Result<Vec<(EvidenceState, u64)>, LedgerError> {
+                    let rows: Vec<(String, i64)> = sqlx::query_as(evidence_sql::COUNT_BY_STATE)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.into_iter()
+                        .map(|(state, n)| Ok((state.parse()?, n.max(0) as u64)))
+                        .collect()
+                }
+
+                async fn outstanding(&self, limit: u32) -> Result<Vec<EvidenceRow>, LedgerError> {
+                    let rows: Vec<RawEvidence> = sqlx::query_as(evidence_sql::OUTSTANDING)
+                        .bind(i64::from(limit))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    rows.into_iter().map(TryInto::try_into).collect()
+                }
             }
         };
     };

@@ -165,6 +165,85 @@ async fn evidence_is_enqueued_once_and_settled_by_its_owner(queue: Arc<dyn Evide
     assert_eq!(rows[1].last_error.as_deref(), Some("too big"));
 }
 
+async fn evidence_overview_counts_states_and_lists_what_is_outstanding(
+    queue: Arc<dyn EvidenceQueue>,
+) {
+    use {EvidenceKind as K, EvidenceState as S};
+    let now = Utc::now;
+    assert!(queue.count_by_state().await.unwrap().is_empty());
+    queue
+        .enqueue(
+            &[evidence("SHOP-7", K::Screenshot, "s1")],
+            now() - chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    queue
+        .enqueue(
+            &[
+                evidence("SHOP-8", K::Screenshot, "s2"),
+                evidence("SHOP-8", K::RobotLog, "log-8"),
+                evidence("SHOP-8", K::Attachment, "a8"),
+            ],
+            now(),
+        )
+        .await
+        .unwrap();
+    let first = queue.claim("w1", now(), STALE).await.unwrap().unwrap();
+    queue
+        .settle(&first.id, "w1", S::Done, None, None)
+        .await
+        .unwrap();
+    let second = queue.claim("w1", now(), STALE).await.unwrap().unwrap();
+    queue
+        .settle(
+            &second.id,
+            "w1",
+            S::Failed,
+            None,
+            Some("Jira refused the file (400)"),
+        )
+        .await
+        .unwrap();
+    let third = queue.claim("w1", now(), STALE).await.unwrap().unwrap();
+
+    let mut counts = queue.count_by_state().await.unwrap();
+    counts.sort_by_key(|(state, _)| state.as_str());
+    assert_eq!(
+        counts,
+        [
+            (S::Done, 1),
+            (S::Failed, 1),
+            (S::Pending, 1),
+            (S::Uploading, 1)
+        ]
+    );
+    let outstanding = queue.outstanding(10).await.unwrap();
+    let shown: Vec<_> = outstanding
+        .iter()
+        .map(|row| (row.item.source_id.as_str(), row.state))
+        .collect();
+    // Newest enqueue first, and within one enqueue the later rows first.
+    assert_eq!(
+        shown,
+        [
+            ("a8", S::Pending),
+            ("log-8", S::Uploading),
+            ("s2", S::Failed)
+        ]
+    );
+    assert_eq!(third.item.source_id, "log-8");
+    assert_eq!(
+        outstanding[2].last_error.as_deref(),
+        Some("Jira refused the file (400)")
+    );
+    assert_eq!(
+        queue.outstanding(1).await.unwrap().len(),
+        1,
+        "the limit holds"
+    );
+}
+
 async fn evidence_stuck_uploading_is_reclaimed_after_the_timeout(queue: Arc<dyn EvidenceQueue>) {
     let now = Utc::now;
     let items = vec![evidence("SHOP-2", EvidenceKind::Attachment, "a1")];
@@ -846,7 +925,8 @@ suite! {
         recent_ordering_and_limit,
         ping_then_close,
         evidence_is_enqueued_once_and_settled_by_its_owner,
-        evidence_stuck_uploading_is_reclaimed_after_the_timeout;
+        evidence_stuck_uploading_is_reclaimed_after_the_timeout,
+        evidence_overview_counts_states_and_lists_what_is_outstanding;
     pair:
         two_replicas_one_winner_per_key,
         evidence_rows_are_claimed_once_across_replicas,

@@ -50,3 +50,16 @@ pub enum MappingError {
         message: String,
     },
 }
+
+impl MappingError {
+    /// The file (or directory, when it could not be read) the problem is in.
+    pub fn file(&self) -> &str {
+        match self {
+            Self::Io { file, .. }
+            | Self::Syntax { file, .. }
+            | Self::Invalid { file, .. }
+            | Self::Render { file, .. }
+            | Self::UnknownInJira { file, .. } => file,
+        }
+    }
+}

@@ -7,7 +7,7 @@ use super::reload::Reloader;
 use super::use_cases::{Signals, UseCases};
 use super::wiring::Wiring;
 use crate::evidence::worker::EvidenceWorker;
-use crate::http::health::Readiness;
+use crate::status::readiness::Readiness;
 use crate::writeback::{Reconciler, WritebackWorker};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -45,6 +45,7 @@ impl Background {
             tracker: wiring.tracker.clone(),
             verify: settings.jira.verify_on_start,
             auth: settings.auth.clone(),
+            checks: wiring.checks.clone(),
         });
         #[cfg(unix)]
         tasks.push(

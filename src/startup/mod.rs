@@ -13,7 +13,7 @@
 //! - `use_cases.rs`: Create Defect, the KPIs and write-back over the wiring.
 //! - `background.rs`: readiness probes, mapping reloads, metrics upkeep, the evidence
 //!   worker, the write-back worker and reconcile poller.
-//! - `readiness.rs`: the readiness prober behind `/readyz`.
+//! - `readiness.rs`: the readiness prober behind `/readyz` and the operator's page.
 //! - `reload.rs`: mapping reload on SIGHUP or change.
 //! - `server.rs`: the actix-web server.
 //! - `tls.rs`: HTTPS from `server.tls_cert`/`server.tls_key`, reloaded on SIGHUP or change.
@@ -33,11 +33,15 @@ pub use error::StartupError;
 use crate::config::Settings;
 use crate::http::access::AccessPolicy;
 use crate::http::auth::WebhookAuth;
-use crate::http::health::{Readiness, ReadyState};
+use crate::http::health::ReadyState;
 use crate::http::hooks::HookState;
 use crate::http::jira_webhook::JiraWebhookState;
 use crate::http::metrics_route::MetricsState;
+use crate::http::operator::OperatorState;
 use crate::ledger::Ledger;
+use crate::status::journal::Journal;
+use crate::status::readiness::Readiness;
+use crate::status::BridgeStatus;
 use crate::worker_signal::Signal;
 use actix_web::dev::Server;
 use actix_web::web;
@@ -78,11 +82,26 @@ impl Application {
             intake: use_cases.intake.clone(),
             body_limit: wiring.settings.writeback.webhook_body_limit_bytes,
         });
+        let ready_within = wiring.probe_interval() * 3;
+        let journal = Arc::new(Journal::default());
+        let status = BridgeStatus {
+            ledger: wiring.ledger.clone(),
+            evidence: wiring.evidence.clone(),
+            projects: wiring.projects.clone(),
+            kpis: use_cases.kpis.clone(),
+            readiness: readiness.clone(),
+            ready_within,
+            checks: wiring.checks.clone(),
+            journal: journal.clone(),
+        };
         let state = server::RouteState {
-            hooks: web::Data::new(hook_state(&wiring, use_cases)),
+            hooks: web::Data::new(hook_state(&wiring, use_cases, journal)),
             ready: web::Data::new(ReadyState {
                 readiness,
-                bound: wiring.probe_interval() * 3,
+                bound: ready_within,
+            }),
+            operator: web::Data::new(OperatorState {
+                status: Arc::new(status),
             }),
             metrics: web::Data::new(MetricsState {
                 handle: metrics,
@@ -169,7 +188,7 @@ fn spawn_tls_reloads(
     Ok(tasks)
 }
 
-fn hook_state(wiring: &Wiring, use_cases: UseCases) -> HookState {
+fn hook_state(wiring: &Wiring, use_cases: UseCases, journal: Arc<Journal>) -> HookState {
     let settings = &wiring.settings;
     HookState {
         create_defect: use_cases.create_defect,
@@ -183,5 +202,6 @@ fn hook_state(wiring: &Wiring, use_cases: UseCases) -> HookState {
         creates: Arc::new(tokio::sync::Semaphore::new(
             settings.server.max_concurrent_creates.max(1),
         )),
+        journal,
     }
 }

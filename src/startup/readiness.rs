@@ -4,9 +4,9 @@
 //! upstream itself, and a crowd of probes cannot add load to Jira. The same
 //! outcome sets `bridge_dependency_ready`, which the alert rules watch.
 
-use crate::http::health::Readiness;
 use crate::ledger::Ledger;
 use crate::metrics;
+use crate::status::readiness::Readiness;
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
 use std::sync::Arc;

@@ -4,11 +4,13 @@
 //! A reload loads and checks the whole directory — syntax, templates, routes
 //! with secrets, and Jira's metadata when `jira.verify_on_start` is on — and
 //! only a set that passes replaces the running one, atomically. Anything
-//! wrong keeps the old set running and is logged.
+//! wrong keeps the old set running and is logged. Either way the verdict is
+//! recorded in the [`CheckLog`] the operator's page shows.
 
 use crate::config::AuthSettings;
-use crate::mapping::ProjectsHandle;
-use crate::servable;
+use crate::mapping::{Projects, ProjectsHandle};
+use crate::servable::{self, NotServable, Unverified};
+use crate::status::checks::CheckLog;
 use crate::tracker::DefectTracker;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -26,29 +28,49 @@ pub struct Reloader {
     pub verify: bool,
     /// Which routes may serve requests (secrets are read at start-up only).
     pub auth: AuthSettings,
+    /// Where each reload's verdict is recorded.
+    pub checks: Arc<CheckLog>,
 }
 
 impl Reloader {
-    /// Loads, checks and swaps in the mapping set; returns the number of
-    /// mappings now in force, or every problem (the old set stays).
-    pub async fn reload(&self) -> Result<usize, Vec<String>> {
-        let to_strings = |problems: Vec<servable::NotServable>| -> Vec<String> {
-            problems.iter().map(ToString::to_string).collect()
-        };
-        let projects = servable::load(&self.dir, &self.auth).map_err(to_strings)?;
-        if self.verify {
-            servable::verify_for_serving(self.tracker.as_ref(), &projects)
-                .await
-                .map_err(to_strings)?;
+    /// Loads, checks and swaps in the mapping set, recording the verdict as
+    /// started by `why`; returns the number of mappings now in force, or every
+    /// problem (the old set stays).
+    pub async fn reload(&self, why: &str) -> Result<usize, Vec<String>> {
+        match self.check().await {
+            Ok((projects, unverified)) => {
+                let files = projects
+                    .all()
+                    .iter()
+                    .map(|m| m.source.display().to_string())
+                    .collect::<Vec<_>>();
+                self.checks.served(why, files, &unverified, self.verify);
+                let count = projects.len();
+                self.projects.replace(projects);
+                Ok(count)
+            }
+            Err(problems) => {
+                self.checks.refused(why, &problems);
+                Err(problems.iter().map(ToString::to_string).collect())
+            }
         }
-        let count = projects.len();
-        self.projects.replace(projects);
-        Ok(count)
+    }
+
+    /// The servable check of the directory: the set, with the mappings Jira
+    /// could not be asked about, or every problem.
+    async fn check(&self) -> Result<(Projects, Vec<Unverified>), Vec<NotServable>> {
+        let projects = servable::load(&self.dir, &self.auth)?;
+        let unverified = if self.verify {
+            servable::verify_for_serving(self.tracker.as_ref(), &projects).await?
+        } else {
+            Vec::new()
+        };
+        Ok((projects, unverified))
     }
 
     /// Reloads and logs the outcome.
     pub async fn reload_and_log(&self, why: &str) {
-        match self.reload().await {
+        match self.reload(why).await {
             Ok(count) => tracing::info!(why, mappings = count, "mapping files reloaded"),
             Err(problems) => {
                 for problem in &problems {

@@ -10,6 +10,7 @@ use crate::http::health::ReadyState;
 use crate::http::hooks::HookState;
 use crate::http::jira_webhook::JiraWebhookState;
 use crate::http::metrics_route::MetricsState;
+use crate::http::operator::OperatorState;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
@@ -21,6 +22,8 @@ pub struct RouteState {
     pub hooks: web::Data<HookState>,
     /// `/readyz`.
     pub ready: web::Data<ReadyState>,
+    /// The operator's page and its JSON twin.
+    pub operator: web::Data<OperatorState>,
     /// `/metrics`.
     pub metrics: web::Data<MetricsState>,
     /// `/jira/webhook`.
@@ -45,6 +48,7 @@ pub fn start(
     let RouteState {
         hooks,
         ready,
+        operator,
         metrics,
         jira,
         access,
@@ -58,6 +62,7 @@ pub fn start(
             >::new())
             .app_data(hooks.clone())
             .app_data(ready.clone())
+            .app_data(operator.clone())
             .app_data(metrics.clone())
             .app_data(jira.clone())
             .app_data(access.clone())

@@ -8,6 +8,7 @@ use crate::defects::CrashWindow;
 use crate::ledger::{self, EvidenceQueue, Ledger, WritebackLedger};
 use crate::mapping::ProjectsHandle;
 use crate::servable;
+use crate::status::checks::CheckLog;
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
 use std::sync::Arc;
@@ -30,6 +31,8 @@ pub struct Wiring {
     pub testmanager: Arc<dyn TestManager>,
     /// The mappings in force (replaced by reloads).
     pub projects: ProjectsHandle,
+    /// The last check of each mapping file (start-up's, then each reload's).
+    pub checks: Arc<CheckLog>,
 }
 
 impl Wiring {
@@ -53,11 +56,23 @@ impl Wiring {
                 relation: crash_window.to_string(),
             });
         }
-        if settings.jira.verify_on_start {
+        let unverified = if settings.jira.verify_on_start {
             servable::verify_for_serving(adapters.tracker.as_ref(), &projects)
                 .await
-                .map_err(StartupError::Mappings)?;
-        }
+                .map_err(StartupError::Mappings)?
+        } else {
+            Vec::new()
+        };
+        let checks = Arc::new(CheckLog::default());
+        checks.served(
+            "start-up",
+            projects
+                .all()
+                .iter()
+                .map(|m| m.source.display().to_string()),
+            &unverified,
+            settings.jira.verify_on_start,
+        );
         let stores = ledger::connect(&settings.store.url, settings.store.max_connections).await?;
         Ok(Wiring {
             ledger: stores.results,
@@ -66,6 +81,7 @@ impl Wiring {
             tracker: adapters.tracker,
             testmanager: adapters.testmanager,
             projects: ProjectsHandle::new(projects),
+            checks,
             settings,
         })
     }

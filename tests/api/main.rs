@@ -15,6 +15,7 @@ mod hostile;
 mod kpis;
 mod ledger_outage;
 mod operations;
+mod operator_page;
 mod process;
 mod startup;
 mod support;

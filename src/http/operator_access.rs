@@ -1,0 +1,245 @@
+//! Who may open the operator's page (`/` and `/operator.json`): a client in
+//! `access.operations`, or one presenting the operator token — as
+//! `Authorization: Bearer <token>`, or as the password of HTTP Basic (any user
+//! name), which is what a browser sends after its login prompt. With neither
+//! configured, only loopback clients are answered: the page shows Jira issues
+//! and Test Manager results, so it is never open to every network by default.
+//!
+//! A loopback peer that forwards for someone else (it sent `X-Forwarded-For`
+//! or `Forwarded` and is not in `access.trusted_proxies`) is not taken for a
+//! loopback client: a reverse proxy on the same host must not open the page
+//! to everyone it serves.
+
+use super::problem::Problem;
+use crate::config::AccessSettings;
+use actix_web::http::header::HeaderValue;
+use actix_web::http::StatusCode;
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use std::net::IpAddr;
+use subtle::ConstantTimeEq;
+
+/// The `WWW-Authenticate` challenge of a 401, so that a browser asks for the token.
+pub(super) const CHALLENGE: HeaderValue =
+    HeaderValue::from_static("Basic realm=\"tm-defect-bridge operator page\", charset=\"UTF-8\"");
+
+/// What the operator rule looks at in one request.
+pub(super) struct Caller<'r> {
+    /// The client, after believing trusted proxies (`None`: unknown).
+    pub(super) client: Option<IpAddr>,
+    /// Whether the request names another client (`X-Forwarded-For`, `Forwarded`)
+    /// and its peer is not a trusted proxy.
+    pub(super) forwarded_by_untrusted_peer: bool,
+    /// The `Authorization` header, if any.
+    pub(super) authorization: Option<&'r str>,
+}
+
+/// Whether `caller` may open the operator's page; `Err` is the 401 or 403
+/// answer (a 401 goes out with [`CHALLENGE`]).
+pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<(), Problem> {
+    let presented = caller.authorization.and_then(presented_token);
+    if let (Some(token), Some(presented)) = (&settings.operator_token, &presented) {
+        if same_secret(token, presented) {
+            return Ok(());
+        }
+    }
+    let listed = !settings.operations.is_empty();
+    if listed
+        && caller
+            .client
+            .is_some_and(|c| settings.operations.contains(c))
+    {
+        return Ok(());
+    }
+    let who = caller
+        .client
+        .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+    if settings.operator_token.is_some() {
+        tracing::warn!(client = %who, token_presented = presented.is_some(), "operator page refused: no valid operator token");
+        return Err(unauthorized(presented.is_some(), listed));
+    }
+    if listed {
+        tracing::warn!(client = %who, allow_list = "access.operations", "operator page refused by the allow-list");
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "client-not-allowed",
+            "Client not allowed",
+            format!(
+                "requests from {who} may not open the operator page; add its network to \
+                 `access.operations` (behind a proxy, also list the proxy in \
+                 `access.trusted_proxies`), or set an operator token \
+                 (BRIDGE_ACCESS__OPERATOR_TOKEN or `access.operator_token_file`)"
+            ),
+        ));
+    }
+    let loopback = caller.client.is_some_and(|c| c.is_loopback());
+    if loopback && !caller.forwarded_by_untrusted_peer {
+        return Ok(());
+    }
+    tracing::warn!(client = %who, "operator page refused: only loopback clients are answered by default");
+    let through = if caller.forwarded_by_untrusted_peer {
+        " (this request came through a proxy that is not in `access.trusted_proxies`)"
+    } else {
+        ""
+    };
+    Err(Problem::new(
+        StatusCode::FORBIDDEN,
+        "operator-page-loopback-only",
+        "The operator page answers loopback clients only",
+        format!(
+            "requests from {who}{through} may not open the operator page: while neither \
+             `access.operations` nor an operator token (BRIDGE_ACCESS__OPERATOR_TOKEN or \
+             `access.operator_token_file`) is configured, it answers only clients on this \
+             host's loopback address"
+        ),
+    ))
+}
+
+fn unauthorized(presented: bool, listed: bool) -> Problem {
+    let what = if presented {
+        "the operator token presented is wrong"
+    } else {
+        "the operator page needs the operator token"
+    };
+    let or_network = if listed {
+        ", or call from a network in `access.operations`"
+    } else {
+        ""
+    };
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "operator-token-required",
+        "Operator token required",
+        format!(
+            "{what}: send it as `Authorization: Bearer <token>` or as the password of HTTP \
+             Basic (any user name){or_network}"
+        ),
+    )
+}
+
+/// The token in a `Bearer` or `Basic` authorization (Basic's password).
+fn presented_token(authorization: &str) -> Option<String> {
+    let (scheme, value) = authorization.trim().split_once(' ')?;
+    let value = value.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some(value.to_owned())
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(value)
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        decoded
+            .split_once(':')
+            .map(|(_user, password)| password.to_owned())
+    } else {
+        None
+    }
+}
+
+/// Compares digests in constant time, so neither the content nor the length of
+/// the token leaks through timing.
+fn same_secret(expected: &SecretString, presented: &str) -> bool {
+    let expected = Sha256::digest(expected.expose_secret().as_bytes());
+    let presented = Sha256::digest(presented.as_bytes());
+    expected.ct_eq(&presented).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Networks;
+
+    const TOKEN: &str = "op-token-1234";
+
+    fn settings(operations: &[&str], token: Option<&str>) -> AccessSettings {
+        AccessSettings {
+            operations: Networks::parse(operations).unwrap(),
+            operator_token: token.map(SecretString::from),
+            ..Default::default()
+        }
+    }
+
+    fn caller<'r>(client: &str, authorization: Option<&'r str>) -> Caller<'r> {
+        Caller {
+            client: Some(client.parse().unwrap()),
+            forwarded_by_untrusted_peer: false,
+            authorization,
+        }
+    }
+
+    fn basic(user: &str, password: &str) -> String {
+        let pair = format!("{user}:{password}");
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    }
+
+    #[test]
+    fn by_default_only_loopback_clients_are_answered() {
+        let open = settings(&[], None);
+        assert!(admit(&open, &caller("127.0.0.1", None)).is_ok());
+        assert!(admit(&open, &caller("::1", None)).is_ok());
+        let refused = admit(&open, &caller("10.1.2.3", None)).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(refused.detail.contains("10.1.2.3"), "{}", refused.detail);
+        assert!(refused.detail.contains("loopback"), "{}", refused.detail);
+        assert!(refused.detail.contains("`access.operations`"));
+        assert!(refused.detail.contains("BRIDGE_ACCESS__OPERATOR_TOKEN"));
+
+        let proxied = Caller {
+            forwarded_by_untrusted_peer: true,
+            ..caller("127.0.0.1", None)
+        };
+        let refused = admit(&open, &proxied).unwrap_err();
+        assert!(refused.detail.contains("proxy"), "{}", refused.detail);
+    }
+
+    #[test]
+    fn the_allow_list_decides_when_there_is_no_token() {
+        let listed = settings(&["10.0.0.0/8"], None);
+        assert!(admit(&listed, &caller("10.9.9.9", None)).is_ok());
+        let refused = admit(&listed, &caller("127.0.0.1", None)).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(refused.detail.contains("`access.operations`"));
+    }
+
+    #[test]
+    fn the_token_opens_the_page_as_bearer_or_basic_password() {
+        let guarded = settings(&[], Some(TOKEN));
+        let bearer = format!("Bearer {TOKEN}");
+        assert!(admit(&guarded, &caller("203.0.113.5", Some(&bearer))).is_ok());
+        let from_browser = basic("anyone", TOKEN);
+        assert!(admit(&guarded, &caller("203.0.113.5", Some(&from_browser))).is_ok());
+        assert!(admit(
+            &guarded,
+            &caller("203.0.113.5", Some("bearer op-token-1234"))
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn a_missing_or_wrong_token_is_a_401_with_a_challenge_and_no_echo() {
+        let guarded = settings(&["10.0.0.0/8"], Some(TOKEN));
+        let missing = admit(&guarded, &caller("127.0.0.1", None)).unwrap_err();
+        assert_eq!(missing.status, 401);
+        assert!(missing.detail.contains("needs the operator token"));
+        assert!(missing.detail.contains("`access.operations`"));
+        let wrong = basic("x", "op-token-12345");
+        let refused = admit(&guarded, &caller("127.0.0.1", Some(&wrong))).unwrap_err();
+        assert_eq!(refused.status, 401);
+        assert!(refused.detail.contains("is wrong"), "{}", refused.detail);
+        assert!(!refused.detail.contains(TOKEN));
+        // The allow-list still opens it without a token.
+        assert!(admit(&guarded, &caller("10.0.0.1", None)).is_ok());
+    }
+
+    #[test]
+    fn unreadable_authorizations_present_no_token() {
+        for header in ["Basic !!!", "Basic Zm9v", "Digest abc", "Bearer", ""] {
+            assert_eq!(presented_token(header), None, "{header}");
+        }
+        assert_eq!(presented_token(&basic("u", "p:q")).as_deref(), Some("p:q"));
+    }
+}
