@@ -16,6 +16,20 @@ base_url = "https://cloud.uipath.com/org/tenant/testmanager_"
 client_id = "abc"
 "#;
 
+/// [`Settings::load`] while no other test changes the environment: the tests
+/// that set `BRIDGE_…` variables do it inside figment's `Jail`, whose lock this
+/// takes too, so under `cargo test` (one process) none of their variables leaks
+/// into this load.
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
+fn load_alone(path: &std::path::Path) -> Result<Settings, ConfigError> {
+    let mut loaded = None;
+    figment::Jail::expect_with(|_| {
+        loaded = Some(Settings::load(path));
+        Ok(())
+    });
+    loaded.expect("the jail ran the load")
+}
+
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
@@ -40,7 +54,7 @@ fn loads_defaults_and_secret_files() {
         ),
     );
     let path = write(&dir, "bridge.toml", &text);
-    let settings = Settings::load(&path).unwrap();
+    let settings = load_alone(&path).unwrap();
     assert_eq!(
         settings.jira.token.as_ref().unwrap().expose_secret(),
         "s3cr3t"
@@ -127,7 +141,7 @@ fn unknown_key_is_named() {
         "bridge.toml",
         &format!("{MINIMAL}\nclient_sekret = 1\n"),
     );
-    let err = Settings::load(&path).unwrap_err().to_string();
+    let err = load_alone(&path).unwrap_err().to_string();
     assert!(err.contains("client_sekret"), "{err}");
     assert!(err.contains("bridge.toml"), "{err}");
 }
@@ -137,7 +151,7 @@ fn secret_in_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let text = MINIMAL.replace("email =", "token = \"oops\"\nemail =");
     let path = write(&dir, "bridge.toml", &text);
-    let err = Settings::load(&path).unwrap_err().to_string();
+    let err = load_alone(&path).unwrap_err().to_string();
     assert!(err.contains("jira.token"), "{err}");
     assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
     assert!(!err.contains("oops"), "{err}");
@@ -147,7 +161,7 @@ fn secret_in_file_is_refused() {
 fn writeback_defaults_apply_without_the_section() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "bridge.toml", MINIMAL);
-    let w = Settings::load(&path).unwrap().writeback;
+    let w = load_alone(&path).unwrap().writeback;
     assert!(w.enabled);
     assert!(w.webhook_secret.is_none() && w.webhook_secret_previous.is_none());
     assert!(w.webhook_path_secret.is_none());
@@ -232,7 +246,7 @@ fn writeback_secrets_come_from_files() {
         path_secret.display().to_string()
     );
     let path = write(&dir, "bridge.toml", &text);
-    let w = Settings::load(&path).unwrap().writeback;
+    let w = load_alone(&path).unwrap().writeback;
     assert_eq!(
         webhook_secrets(&w),
         [Some("wh-current"), Some("wh-previous"), Some("p4th")]
@@ -264,7 +278,7 @@ fn writeback_refuses_secrets_and_unknown_keys_in_the_toml() {
             "bridge.toml",
             &format!("{MINIMAL}\n[writeback]\n{key} = \"oops\"\n"),
         );
-        let err = Settings::load(&path).unwrap_err().to_string();
+        let err = load_alone(&path).unwrap_err().to_string();
         assert!(err.contains("bridge.toml"), "{err}");
         assert!(err.contains(expected), "{err}");
         assert!(!err.contains("oops"), "{err}");
@@ -275,7 +289,7 @@ fn writeback_refuses_secrets_and_unknown_keys_in_the_toml() {
 fn missing_secret_names_the_variable() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "bridge.toml", MINIMAL);
-    let settings = Settings::load(&path).unwrap();
+    let settings = load_alone(&path).unwrap();
     let err = settings.require_secrets().unwrap_err().to_string();
     assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
 }
@@ -288,7 +302,7 @@ fn access_lists_parse_and_a_bad_network_is_named_by_its_key() {
         "good.toml",
         &format!("{MINIMAL}\n[access]\nhooks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\ntrusted_proxies = [\"127.0.0.1\"]\n"),
     );
-    let settings = Settings::load(&good).unwrap();
+    let settings = load_alone(&good).unwrap();
     assert!(settings.access.hooks.contains("10.9.8.7".parse().unwrap()));
     assert!(!settings.access.hooks.contains("11.0.0.1".parse().unwrap()));
     assert!(settings.access.jira.is_empty());
@@ -302,7 +316,7 @@ fn access_lists_parse_and_a_bad_network_is_named_by_its_key() {
         "bad.toml",
         &format!("{MINIMAL}\n[access]\noperations = [\"10.0.0/8\"]\n"),
     );
-    let err = Settings::load(&bad).unwrap_err().to_string();
+    let err = load_alone(&bad).unwrap_err().to_string();
     assert!(err.contains("access.operations"), "{err}");
     assert!(err.contains("10.0.0/8"), "{err}");
 }
@@ -311,7 +325,7 @@ fn access_lists_parse_and_a_bad_network_is_named_by_its_key() {
 fn tls_is_off_unless_both_files_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "bridge.toml", MINIMAL);
-    let settings = Settings::load(&path).unwrap();
+    let settings = load_alone(&path).unwrap();
     assert!(settings.server.tls_cert.is_none() && settings.server.tls_key.is_none());
 }
 
@@ -340,7 +354,7 @@ fn the_operator_token_comes_from_the_environment_or_a_file_never_the_toml() {
             file.display().to_string()
         ),
     );
-    let access = Settings::load(&path).unwrap().access;
+    let access = load_alone(&path).unwrap().access;
     let token = access.operator_token.as_ref().map(|t| t.expose_secret());
     assert_eq!(token, Some("op-token"));
 
@@ -349,7 +363,7 @@ fn the_operator_token_comes_from_the_environment_or_a_file_never_the_toml() {
         "bridge.toml",
         &format!("{MINIMAL}\n[access]\noperator_token = \"oops\"\n"),
     );
-    let err = Settings::load(&path).unwrap_err().to_string();
+    let err = load_alone(&path).unwrap_err().to_string();
     assert!(err.contains("BRIDGE_ACCESS__OPERATOR_TOKEN"), "{err}");
     assert!(!err.contains("oops"), "{err}");
 }
