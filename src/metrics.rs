@@ -29,6 +29,8 @@ pub const KPI_REQUESTS: &str = "bridge_kpi_requests_total";
 pub const EVIDENCE: &str = "bridge_evidence_total";
 /// Ledger entries by state, read from the ledger at scrape time.
 pub const LEDGER_ENTRIES: &str = "bridge_ledger_entries";
+/// Evidence rows in the ledger by state (pending, uploading, done, skipped, failed).
+pub const EVIDENCE_QUEUE: &str = "bridge_evidence_queue";
 /// Whether the last readiness probe of a dependency (ledger, jira, testmanager) answered: 1 or 0.
 pub const DEPENDENCY_READY: &str = "bridge_dependency_ready";
 /// Write-back results per defect, by outcome.
@@ -108,6 +110,10 @@ fn describe() {
     );
     metrics::describe_gauge!(LEDGER_ENTRIES, "Ledger entries by state.");
     metrics::describe_gauge!(
+        EVIDENCE_QUEUE,
+        "Evidence rows in the ledger by state (pending, uploading, done, skipped, failed)."
+    );
+    metrics::describe_gauge!(
         DEPENDENCY_READY,
         "1 when the last readiness probe of the dependency answered, else 0."
     );
@@ -177,6 +183,11 @@ pub fn kpi_request(result: &'static str) {
 /// Sets the ledger gauge for `state`.
 pub fn ledger_entries(state: &str, count: u64) {
     metrics::gauge!(LEDGER_ENTRIES, "state" => state.to_owned()).set(count as f64);
+}
+
+/// Sets the number of evidence rows in `state`.
+pub fn evidence_queue(state: &str, count: u64) {
+    metrics::gauge!(EVIDENCE_QUEUE, "state" => state.to_owned()).set(count as f64);
 }
 
 /// Sets the readiness gauge of `dependency` (`ledger`, `jira`, `testmanager`) from its last probe.

@@ -1,6 +1,6 @@
 //! `/metrics`: Prometheus text format.
 
-use crate::ledger::{Ledger, WritebackLedger};
+use crate::ledger::{EvidenceQueue, EvidenceState, Ledger, WritebackLedger};
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -13,9 +13,22 @@ pub struct MetricsState {
     pub ledger: Arc<dyn Ledger>,
     /// The write-back queue, measured at scrape time.
     pub writeback: Arc<dyn WritebackLedger>,
+    /// The evidence queue, counted at scrape time.
+    pub evidence: Arc<dyn EvidenceQueue>,
 }
 
-/// Renders every metric; ledger entries by state and the write-back queue depth are read now.
+/// The evidence states the queue gauge always reports (0 when none), so a
+/// dashboard shows a flat line rather than no data.
+const EVIDENCE_STATES: [EvidenceState; 5] = [
+    EvidenceState::Pending,
+    EvidenceState::Uploading,
+    EvidenceState::Done,
+    EvidenceState::Skipped,
+    EvidenceState::Failed,
+];
+
+/// Renders every metric; ledger entries and evidence rows by state and the
+/// write-back queue depth are read now.
 pub async fn metrics(state: web::Data<MetricsState>) -> HttpResponse {
     match state.ledger.count_by_state().await {
         Ok(counts) => {
@@ -28,6 +41,18 @@ pub async fn metrics(state: web::Data<MetricsState>) -> HttpResponse {
             }
         }
         Err(e) => tracing::warn!(error = %e, "could not count ledger entries for /metrics"),
+    }
+    match state.evidence.count_by_state().await {
+        Ok(counts) => {
+            for evidence_state in EVIDENCE_STATES {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| *s == evidence_state)
+                    .map_or(0, |(_, n)| *n);
+                crate::metrics::evidence_queue(evidence_state.as_str(), n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not count the evidence queue for /metrics"),
     }
     match state.writeback.depth().await {
         Ok(depth) => crate::metrics::writeback_queue(depth),

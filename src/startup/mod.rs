@@ -107,6 +107,7 @@ impl Application {
                 handle: metrics,
                 ledger: wiring.ledger.clone(),
                 writeback: wiring.writeback.clone(),
+                evidence: wiring.evidence.clone(),
             }),
             jira,
             access: web::Data::new(AccessPolicy {
