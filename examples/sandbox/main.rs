@@ -81,6 +81,7 @@ async fn run(options: Options) -> ExitCode {
     jira.mount_live_counts().await;
     let tm = FakeTestManager::start().await;
     let results = seed::failed_results(&tm).await;
+    let passed = seed::passed_result(&tm).await;
 
     let settings = match config::sandbox_settings(&options, flavour, &jira, &tm) {
         Ok(settings) => settings,
@@ -185,7 +186,7 @@ async fn run(options: Options) -> ExitCode {
     }
 
     show::heading("The service keeps running. Try:");
-    show::next_steps(&bridge, &results[1..], &options.mappings);
+    show::next_steps(&bridge, &results[1..], &passed, &options.mappings);
     tokio::spawn(show::follow_new_issues(jira.issues.clone(), flavour, 1));
 
     tokio::select! {

@@ -55,6 +55,35 @@ const CASES: [SeededCase<'static>; 4] = [
     },
 ];
 
+/// A test case whose latest run passed: Create Defect refuses it.
+const PASSED: SeededCase<'static> = SeededCase {
+    key: "SHOP:5",
+    name: "Guest can browse the catalogue",
+    description: "No sign-in needed to see the products.",
+    labels: &["catalogue"],
+    execution: "Nightly regression",
+    host: "WIN-TEST-01",
+    message: "All assertions passed",
+    payload: "",
+};
+
+/// Seeds a result that passed, to see how the bridge refuses it (a
+/// problem+json answer, listed under Failures on the operator page).
+pub async fn passed_result(tm: &FakeTestManager) -> Seeded {
+    let result = SeededResult {
+        execution_id: Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0005),
+        test_case_id: Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0001_0005),
+        variation_id: None,
+        log_id: Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0002_0005),
+        defect_id: None,
+    };
+    tm.seed_case(&result, "Passed", &PASSED).await;
+    Seeded {
+        result,
+        case: PASSED,
+    }
+}
+
 /// Seeds [`CASES`] as failed results with their evidence. The ids are fixed,
 /// so the printed `curl` lines work from one sandbox run to the next.
 pub async fn failed_results(tm: &FakeTestManager) -> Vec<Seeded> {

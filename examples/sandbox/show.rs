@@ -223,17 +223,30 @@ fn adf_inline(nodes: &[Value]) -> String {
 
 /// Prints the commands that fire the other seeded results, ask for the KPIs and
 /// open the operator page.
-pub fn next_steps(bridge: &str, others: &[Seeded], mappings: &Path) {
+pub fn next_steps(bridge: &str, others: &[Seeded], passed: &Seeded, mappings: &Path) {
     let hook = hook_url(bridge);
+    let curl = |seeded: &Seeded| {
+        let body = serde_json::to_string(&seeded.result.body()).unwrap_or_default();
+        format!("  curl -sS -X POST {hook} -H 'Content-Type: application/json' -d '{body}'")
+    };
     println!(
         "Fire the other failed results as Test Manager would (each new issue is printed here):"
     );
     for seeded in others {
-        let body = serde_json::to_string(&seeded.result.body()).unwrap_or_default();
-        println!("\n  # {} {}", seeded.case.key, seeded.case.name);
-        println!("  curl -sS -X POST {hook} -H 'Content-Type: application/json' -d '{body}'");
+        println!(
+            "\n  # {} {}\n{}",
+            seeded.case.key,
+            seeded.case.name,
+            curl(seeded)
+        );
     }
     println!("\nSending a result again answers the same issue: one issue per failed result.");
+    println!(
+        "\nA result that passed is refused with a problem+json answer (the operator page lists it):\n\n  # {} {}\n{}",
+        passed.case.key,
+        passed.case.name,
+        curl(passed)
+    );
     println!(
         "\nAsk for the KPIs as the dashboard does:\n  curl -sS {}",
         kpi_url(bridge)
