@@ -22,16 +22,31 @@ pub fn fresh_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)
 }
 
-/// Sends the service's log (`RUST_LOG`, default `info`) to `file`, keeping the
-/// terminal for what the sandbox shows.
+/// Sends the service's log (`RUST_LOG`, default `info`) to `file`, and shows
+/// on the terminal only what the user needs to see while trying things:
+/// warnings, errors and mapping reloads (a refused reload says why there).
 pub fn log_to_file(file: &Path) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer};
     let Ok(file) = std::fs::File::create(file) else {
         return;
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tm_defect_bridge::telemetry::filter())
+    let to_file = tracing_subscriber::fmt::layer()
         .with_writer(Arc::new(file))
         .with_ansi(false)
+        .with_filter(tm_defect_bridge::telemetry::filter());
+    let to_terminal = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .with_filter(EnvFilter::new(
+            "warn,gouqi=off,tm_defect_bridge::startup::reload=info",
+        ));
+    let _ = tracing_subscriber::registry()
+        .with(to_file)
+        .with(to_terminal)
         .try_init();
 }
 
