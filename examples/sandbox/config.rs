@@ -4,7 +4,8 @@
 use crate::support::{FakeJira, FakeTestManager, JIRA_TOKEN, PROJECT_ID, TM_SECRET};
 use crate::Options;
 use secrecy::SecretString;
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tm_defect_bridge::config::{JiraFlavour, Settings};
 
@@ -12,14 +13,49 @@ use tm_defect_bridge::config::{JiraFlavour, Settings};
 /// Test Manager sends it).
 pub const SECRET: &str = "sandbox-secret";
 
+/// The file that marks a folder as the sandbox's own, so it may be emptied.
+const MARKER: &str = ".tm-defect-bridge-sandbox";
+
 /// Empties `dir` (a previous sandbox's ledger would remember issues the new
-/// stand-in Jira never had) and creates it.
-pub fn fresh_dir(dir: &Path) -> std::io::Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
+/// stand-in Jira never had) and creates it. A folder that exists, holds
+/// files and was not made by the sandbox is left alone: that is an error.
+pub fn fresh_dir(dir: &Path) -> Result<(), String> {
+    let cannot = |e: std::io::Error| format!("cannot prepare {}: {e}", dir.display());
+    if dir.exists() {
+        let ours = dir.join(MARKER).exists();
+        let empty = std::fs::read_dir(dir).map_err(cannot)?.next().is_none();
+        if !ours && !empty {
+            return Err(format!(
+                "{} holds files the sandbox did not make; give --dir a new or empty folder",
+                dir.display()
+            ));
+        }
+        std::fs::remove_dir_all(dir).map_err(cannot)?;
     }
-    std::fs::create_dir_all(dir)
+    std::fs::create_dir_all(dir).map_err(cannot)?;
+    std::fs::write(dir.join(MARKER), "made by cargo run --example sandbox\n").map_err(cannot)
+}
+
+/// Copies the `.toml` files of `from` into `to` (a folder inside the
+/// sandbox's own); returns `to`.
+pub fn copy_mappings(from: &Path, to: &Path) -> Result<PathBuf, String> {
+    let cannot = |e: std::io::Error| format!("cannot copy the mappings of {}: {e}", from.display());
+    std::fs::create_dir_all(to).map_err(cannot)?;
+    for entry in std::fs::read_dir(from).map_err(cannot)? {
+        let path = entry.map_err(cannot)?.path();
+        if let (Some(name), Some("toml")) =
+            (path.file_name(), path.extension().and_then(|e| e.to_str()))
+        {
+            std::fs::copy(&path, to.join(name)).map_err(cannot)?;
+        }
+    }
+    Ok(to.to_owned())
+}
+
+/// The address the bridge binds: the loaded settings' (a `BRIDGE_SERVER__LISTEN`
+/// in the environment wins over `--listen`, as it would for `serve`).
+pub fn listen_address(settings: &Settings, given: SocketAddr) -> SocketAddr {
+    settings.server.listen.parse().unwrap_or(given)
 }
 
 /// Sends the service's log (`RUST_LOG`, default `info`) to `file`, and shows
@@ -98,6 +134,16 @@ poll_interval_ms = 200
     );
     let path = options.dir.join("bridge.toml");
     std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let from_environment: Vec<String> = std::env::vars()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("BRIDGE_"))
+        .collect();
+    if !from_environment.is_empty() {
+        eprintln!(
+            "note: {} from your environment apply to the sandbox too, as they would to `serve`",
+            from_environment.join(", ")
+        );
+    }
     let mut settings = Settings::load(&path).map_err(|e| e.to_string())?;
     settings.jira.token = Some(SecretString::from(JIRA_TOKEN));
     settings.testmanager.client_secret = Some(SecretString::from(TM_SECRET));

@@ -21,22 +21,23 @@
 mod support;
 
 mod config;
+mod once;
 mod seed;
 mod show;
+mod walkthrough;
+mod wiki;
 
 use clap::Parser;
-use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 use support::{FakeJira, FakeTestManager};
 use tm_defect_bridge::config::JiraFlavour;
 use tm_defect_bridge::startup::Application;
 
 /// Runs the bridge against built-in stand-ins of Test Manager and Jira.
 #[derive(Parser)]
-struct Options {
+pub struct Options {
     /// Play Jira Data Center (REST API 2, wiki markup, personal access token) instead of Cloud.
     #[arg(long)]
     data_center: bool,
@@ -46,13 +47,32 @@ struct Options {
     /// The mapping files the bridge serves (edit them while it runs: they are reloaded).
     #[arg(long, default_value = "mappings")]
     mappings: PathBuf,
-    /// Where the sandbox keeps its configuration, ledger and log (emptied at start).
+    /// Where the sandbox keeps its configuration, ledger and log (emptied at
+    /// start; a folder the sandbox did not make must be empty).
     #[arg(long, default_value = "target/sandbox")]
     dir: PathBuf,
-    /// Stop after the walk-through instead of serving on (for scripts and CI);
-    /// the exit code says whether every step worked.
+    /// Walk through, then check that an edited mapping shapes the next issue
+    /// (on a copy of the mappings) and stop, instead of serving on; for
+    /// scripts and CI. The exit code says whether every step worked.
     #[arg(long)]
     once: bool,
+}
+
+/// The running sandbox: the bridge and the stand-ins it talks to.
+pub struct Sandbox {
+    /// The bridge's base URL, e.g. `http://127.0.0.1:8080`.
+    pub bridge: String,
+    pub flavour: JiraFlavour,
+    pub jira: FakeJira,
+    pub tm: FakeTestManager,
+    /// The seeded failed results; the walk-through sends the first.
+    pub failed: Vec<seed::Seeded>,
+    /// A seeded result that passed.
+    pub passed: seed::Seeded,
+    /// The stand-in Test Manager's URL that hands out a new failed result.
+    pub next_failure: String,
+    /// The mappings folder the bridge serves.
+    pub mappings: PathBuf,
 }
 
 fn main() -> ExitCode {
@@ -64,24 +84,36 @@ fn main() -> ExitCode {
     runtime.block_on(run(options))
 }
 
-async fn run(options: Options) -> ExitCode {
+async fn run(mut options: Options) -> ExitCode {
     let flavour = if options.data_center {
         JiraFlavour::DataCenter
     } else {
         JiraFlavour::Cloud
     };
     if let Err(e) = config::fresh_dir(&options.dir) {
-        eprintln!("error: cannot prepare {}: {e}", options.dir.display());
+        eprintln!("error: {e}");
         return ExitCode::from(2);
     }
-    config::log_to_file(&options.dir.join("bridge.log"));
+    let log = options.dir.join("bridge.log");
+    config::log_to_file(&log);
+    if options.once {
+        // The check edits a mapping: never the user's own files.
+        match config::copy_mappings(&options.mappings, &options.dir.join("mappings")) {
+            Ok(copy) => options.mappings = copy,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
 
     let jira = FakeJira::start_at(flavour, "").await;
     jira.mount_createmeta(Vec::new()).await;
     jira.mount_live_counts().await;
     let tm = FakeTestManager::start().await;
-    let results = seed::failed_results(&tm).await;
+    let failed = seed::failed_results(&tm).await;
     let passed = seed::passed_result(&tm).await;
+    let next_failure = seed::mount_new_failures(&tm).await;
 
     let settings = match config::sandbox_settings(&options, flavour, &jira, &tm) {
         Ok(settings) => settings,
@@ -90,6 +122,7 @@ async fn run(options: Options) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let listen = config::listen_address(&settings, options.listen);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -97,87 +130,42 @@ async fn run(options: Options) -> ExitCode {
             if e.to_string().contains("cannot listen") {
                 eprintln!("(another port: cargo run --example sandbox -- --listen 127.0.0.1:0)");
             }
-            eprintln!("(its log: {})", options.dir.join("bridge.log").display());
+            eprintln!("(its log: {})", log.display());
             return ExitCode::from(2);
         }
     };
-    let bridge = format!("http://{}:{}", options.listen.ip(), app.port());
+    let bridge = format!("http://{}", SocketAddr::new(listen.ip(), app.port()));
     let server = tokio::spawn(app.run_until_stopped());
+    let sandbox = Sandbox {
+        bridge,
+        flavour,
+        jira,
+        tm,
+        failed,
+        passed,
+        next_failure,
+        mappings: options.mappings.clone(),
+    };
 
     show::heading(&format!(
         "tm-defect-bridge sandbox: Jira {} and Test Manager stand-ins on loopback",
         show::flavour_name(flavour)
     ));
     println!(
-        "bridge:    {bridge}  (config {})",
+        "bridge:    {}  (config {})",
+        sandbox.bridge,
         options.dir.join("bridge.toml").display()
     );
     println!(
         "mappings:  {}  (reloaded when a file changes)",
-        options.mappings.display()
+        sandbox.mappings.display()
     );
-    println!("log:       {}", options.dir.join("bridge.log").display());
+    println!("log:       {}", log.display());
 
-    let first = &results[0];
-    let hook = config::hook_url(&bridge);
-    show::heading(&format!(
-        "1. Test Manager sends Create Defect for {} ({})",
-        first.case.key, first.case.name
-    ));
-    println!("POST {hook}\n{}", show::pretty(&first.result.body()));
-    let client = reqwest::Client::new();
-    let answer = match client.post(&hook).json(&first.result.body()).send().await {
-        Ok(answer) => answer,
-        Err(e) => {
-            eprintln!("error: the bridge did not answer: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let status = answer.status();
-    let payload: Value = answer.json().await.unwrap_or(Value::Null);
-    show::heading(&format!(
-        "2. The bridge answers {status}: the defect payload Test Manager shows"
-    ));
-    println!("{}", show::pretty(&payload));
-    if !status.is_success() {
-        eprintln!(
-            "error: Create Defect failed; see {}",
-            options.dir.join("bridge.log").display()
-        );
-        return ExitCode::FAILURE;
-    }
-
-    let evidence = seed::EVIDENCE_FILES;
-    let issue = show::wait_for_issue(&jira, evidence, Duration::from_secs(30)).await;
-    show::heading("3. The Jira issue, with the evidence uploaded after the answer");
-    let complete = match issue {
-        Some(issue) => {
-            show::issue(&issue, flavour);
-            issue.attachments.len() >= evidence
-        }
-        None => {
-            println!("(no issue arrived in the stand-in Jira)");
-            false
-        }
-    };
-
-    show::heading("4. The dashboard's Open Defects tile asks for the KPIs");
-    let kpi_url = config::kpi_url(&bridge);
-    println!("GET {kpi_url}");
-    let counted = match client.get(&kpi_url).send().await {
-        Ok(answer) => {
-            let status = answer.status();
-            let body: Value = answer.json().await.unwrap_or(Value::Null);
-            println!("{status}\n{}", show::pretty(&body));
-            status.is_success() && body["totalDefects"] == 1
-        }
-        Err(e) => {
-            println!("(no answer: {e})");
-            false
-        }
-    };
+    let walked = walkthrough::run(&sandbox, &log).await;
     if options.once {
-        return if complete && counted {
+        let reloaded = walked && once::an_edit_shapes_the_next_issue(&sandbox).await;
+        return if reloaded {
             ExitCode::SUCCESS
         } else {
             eprintln!("error: the walk-through did not complete (see above)");
@@ -186,9 +174,12 @@ async fn run(options: Options) -> ExitCode {
     }
 
     show::heading("The service keeps running. Try:");
-    show::next_steps(&bridge, &results[1..], &passed, &options.mappings);
-    tokio::spawn(show::follow_new_issues(jira.issues.clone(), flavour, 1));
-
+    show::next_steps(&sandbox);
+    tokio::spawn(show::follow_new_issues(
+        sandbox.jira.issues.clone(),
+        flavour,
+        1,
+    ));
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         ended = server => {
@@ -200,6 +191,5 @@ async fn run(options: Options) -> ExitCode {
         "\nstopped; the sandbox's files stay in {}",
         options.dir.display()
     );
-    drop((jira, tm));
     ExitCode::SUCCESS
 }

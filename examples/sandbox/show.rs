@@ -4,8 +4,8 @@
 use crate::config::{hook_url, kpi_url};
 use crate::seed::{Seeded, EVIDENCE_FILES};
 use crate::support::{FakeIssue, FakeJira, Issues};
+use crate::Sandbox;
 use serde_json::Value;
-use std::path::Path;
 use std::time::{Duration, Instant};
 use tm_defect_bridge::config::JiraFlavour;
 
@@ -106,6 +106,7 @@ pub fn issue(issue: &FakeIssue, flavour: JiraFlavour) {
 /// Atlassian Document Format tree rendered line by line.
 fn text_of(value: &Value, flavour: JiraFlavour) -> String {
     match value {
+        Value::String(text) if flavour == JiraFlavour::DataCenter => crate::wiki::to_text(text),
         Value::String(text) => text.clone(),
         Value::Object(_) if flavour == JiraFlavour::Cloud || value["type"] == "doc" => {
             let blocks = value["content"]
@@ -221,10 +222,11 @@ fn adf_inline(nodes: &[Value]) -> String {
     text
 }
 
-/// Prints the commands that fire the other seeded results, ask for the KPIs and
-/// open the operator page.
-pub fn next_steps(bridge: &str, others: &[Seeded], passed: &Seeded, mappings: &Path) {
-    let hook = hook_url(bridge);
+/// Prints the commands that fire the other seeded results, make new ones, ask
+/// for the KPIs and open the operator page.
+pub fn next_steps(sandbox: &Sandbox) {
+    let hook = hook_url(&sandbox.bridge);
+    let bridge = &sandbox.bridge;
     let curl = |seeded: &Seeded| {
         let body = serde_json::to_string(&seeded.result.body()).unwrap_or_default();
         format!("  curl -sS -X POST {hook} -H 'Content-Type: application/json' -d '{body}'")
@@ -232,7 +234,7 @@ pub fn next_steps(bridge: &str, others: &[Seeded], passed: &Seeded, mappings: &P
     println!(
         "Fire the other failed results as Test Manager would (each new issue is printed here):"
     );
-    for seeded in others {
+    for seeded in &sandbox.failed[1..] {
         println!(
             "\n  # {} {}\n{}",
             seeded.case.key,
@@ -243,20 +245,24 @@ pub fn next_steps(bridge: &str, others: &[Seeded], passed: &Seeded, mappings: &P
     println!("\nSending a result again answers the same issue: one issue per failed result.");
     println!(
         "\nA result that passed is refused with a problem+json answer (the operator page lists it):\n\n  # {} {}\n{}",
-        passed.case.key,
-        passed.case.name,
-        curl(passed)
+        sandbox.passed.case.key,
+        sandbox.passed.case.name,
+        curl(&sandbox.passed)
+    );
+    println!(
+        "\nEdit {}/example.toml (summary, labels, priority rules, description) and save it:\n\
+         the bridge reloads it (a mistake is reported here and the old file stays in force).\n\
+         Then make a new failed result in the stand-in Test Manager and send it; the issue\n\
+         follows the file (12 new results in all; undo the edit with git checkout):\n\n  \
+         curl -sS -X POST {} | curl -sS -X POST {hook} -H 'Content-Type: application/json' -d @-",
+        sandbox.mappings.display(),
+        sandbox.next_failure,
     );
     println!(
         "\nAsk for the KPIs as the dashboard does:\n  curl -sS {}",
         kpi_url(bridge)
     );
     println!("\nOpen the operator page: {bridge}/   (metrics: {bridge}/metrics, readiness: {bridge}/readyz)");
-    println!(
-        "\nEdit {}/example.toml (summary, labels, priority rules, description), save it,\n\
-         and fire another result: the next issue follows the file (undo with git checkout).",
-        mappings.display()
-    );
     println!("\nCtrl-C stops the sandbox.");
 }
 
