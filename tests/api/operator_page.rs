@@ -259,6 +259,93 @@ async fn a_headless_browser_shows_the_created_issue_the_failure_readiness_and_th
     assert!(evidence.contains("(screenshot)"), "{evidence}");
 }
 
+/// Calls refused before any use case saw them — the first failures an operator meets
+/// when registering the WebHooks URL — are listed under Failures with the request as
+/// sent, its path secret (right or wrong) redacted, and no result.
+#[tokio::test]
+async fn calls_refused_at_the_edge_are_failures_and_no_secret_is_shown() {
+    const WRONG_SECRET: &str = "wrong-secret-9f3a";
+    let app = spawn_app(AppOptions::cloud()).await;
+    let seeded = SeededResult::new(None);
+    let send = |url: String, body: String| {
+        app.client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let wrong_secret = send(
+        format!("{}/hooks/shop/{WRONG_SECRET}/defects", app.address),
+        seeded.body().to_string(),
+    );
+    assert_eq!(wrong_secret.await.unwrap().status(), 401);
+    let malformed = send(app.hook_url("/defects"), "{\"testExecutionId\": ".into());
+    assert_eq!(malformed.await.unwrap().status(), 400);
+    let misspelt = send(app.hook_url("/defect"), seeded.body().to_string());
+    assert_eq!(misspelt.await.unwrap().status(), 404);
+    assert!(
+        app.jira.creates().await.is_empty(),
+        "nothing refused reached Jira"
+    );
+
+    let json = get(&app, "/operator.json").await.text().await.unwrap();
+    let view: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        view["answers"],
+        serde_json::json!([]),
+        "no Create Defect ran: {view:#}"
+    );
+    let failures = view["failures"]["answers"].as_array().unwrap();
+    let seen: Vec<(&str, u64, &str)> = failures
+        .iter()
+        .map(|f| {
+            assert_eq!(f["answer"], "problem", "{f}");
+            assert!(f["result"].is_null(), "the body was never parsed: {f}");
+            assert_eq!(f["route"], "shop", "{f}");
+            (
+                f["request"].as_str().unwrap(),
+                f["status"].as_u64().unwrap(),
+                f["title"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                "POST /hooks/shop/[redacted]/defect",
+                404,
+                "No such endpoint"
+            ),
+            ("POST /hooks/shop/[redacted]/defects", 400, "Malformed JSON"),
+            ("POST /hooks/shop/[redacted]/defects", 401, "Unauthorized"),
+        ],
+        "newest first: {view:#}"
+    );
+    let unauthorized = failures[2]["detail"].as_str().unwrap();
+    assert!(
+        unauthorized.contains("check the WebHooks URL registered in Test Manager"),
+        "{unauthorized}"
+    );
+
+    let html = get(&app, "/").await.text().await.unwrap();
+    let page_failures = section(&html, "failures");
+    for status in [401, 400, 404] {
+        assert!(
+            page_failures.contains(&format!("<tr class=\"failure\" data-status=\"{status}\">")),
+            "{status}: {page_failures}"
+        );
+    }
+    assert!(
+        page_failures.contains("<code>POST /hooks/shop/[redacted]/defects</code>"),
+        "{page_failures}"
+    );
+    for secret in [SECRET, WRONG_SECRET] {
+        assert!(!json.contains(secret), "{secret} reached /operator.json");
+        assert!(!html.contains(secret), "{secret} reached the page");
+    }
+}
+
 /// The `<section id="{id}">` element of `dom`.
 fn section<'d>(dom: &'d str, id: &str) -> &'d str {
     let start = dom
