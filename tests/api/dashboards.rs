@@ -373,6 +373,7 @@ fn the_dashboard_is_an_importable_grafana_dashboard() {
         "bridge_kpi_requests_total",
         "bridge_evidence_total",
         "bridge_ledger_entries",
+        "bridge_evidence_queue",
         "bridge_dependency_ready",
     ] {
         assert!(shown.contains(metric), "no panel shows {metric}");
