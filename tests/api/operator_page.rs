@@ -1,6 +1,8 @@
 //! The operator's page (`/`) and its JSON twin (`/operator.json`): rendered in a real
-//! headless Chromium after one Create Defect succeeded and one was refused by Jira, and
-//! the access rules (loopback by default, the operations allow-list, the token).
+//! headless Chromium after one Create Defect succeeded and one was refused by Jira, the
+//! calls refused before any use case ran, and the access rules (loopback by default, the
+//! operations allow-list, the token). A refused mapping reload on the page is in
+//! `tests/signals.rs`, with the other tests that send SIGHUP.
 
 use crate::support::*;
 use ::base64::Engine as _;
@@ -390,57 +392,6 @@ async fn answer(
         response.json().await.unwrap()
     };
     (status, problem, challenge)
-}
-
-/// Polls the JSON twin until `done` holds for it; returns that view.
-async fn view_once(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..200 {
-        let view: Value = get(app, "/operator.json").await.json().await.unwrap();
-        if done(&view) {
-            return view;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the operator view never reached the expected state");
-}
-
-/// Sends this process SIGHUP: the bridge reloads its mapping files.
-fn hangup() {
-    let status = Command::new("kill")
-        .args(["-HUP", &std::process::id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-#[tokio::test]
-async fn each_mapping_shows_its_last_check_and_a_refused_reload_says_why() {
-    let app = spawn_app(AppOptions::cloud()).await;
-    let file = app.mapping_file();
-    std::fs::write(&file, MAPPING.replace("[jira]", "[jira]\nnot_a_key = 1")).unwrap();
-    hangup();
-    let refused = view_once(&app, |view| view["last_check"]["served"] == false).await;
-    assert_eq!(refused["last_check"]["trigger"], "SIGHUP");
-    let check = &refused["mappings"][0]["check"];
-    assert_eq!(check["verdict"]["result"], "failed", "{refused:#}");
-    let problem = check["verdict"]["problems"][0].as_str().unwrap();
-    assert!(problem.contains("not_a_key"), "{problem}");
-    assert_eq!(
-        refused["mappings"][0]["route"], "shop",
-        "the old mapping stays in force"
-    );
-    let page = get(&app, "/").await.text().await.unwrap();
-    assert!(
-        page.contains("refused; the previous mappings stay in force."),
-        "{page}"
-    );
-
-    std::fs::write(&file, MAPPING).unwrap();
-    hangup();
-    let served = view_once(&app, |view| view["last_check"]["served"] == true).await;
-    let check = &served["mappings"][0]["check"];
-    assert_eq!(check["trigger"], "SIGHUP");
-    assert_eq!(check["verdict"]["result"], "passed_without_jira");
 }
 
 #[tokio::test]
