@@ -8,8 +8,9 @@ use crate::support::*;
 use ::base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 use tm_defect_bridge::config::Networks;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -21,14 +22,61 @@ const HOSTILE_NAME: &str =
 const JIRA_REFUSAL: &str = "Priority <i id=\"jira-markup\">Blocker</i> is not allowed here";
 const OPERATOR_TOKEN: &str = "op-token-5f1e";
 
-/// Chromium from the system packages, if installed.
-fn chromium() -> Option<PathBuf> {
-    let paths = std::env::var_os("PATH")?;
-    ["chromium", "chromium-browser"].iter().find_map(|name| {
-        std::env::split_paths(&paths)
+/// Chromium from the system packages, if one on `PATH` runs; else why none does.
+///
+/// Being on `PATH` is not enough: Ubuntu's `chromium-browser` is a shim that asks
+/// snapd for the snap, which fails in a container. So each candidate must answer
+/// `--version` first (and is given up if it has not within `VERSION_WAIT`).
+fn chromium() -> Result<PathBuf, String> {
+    const VERSION_WAIT: Duration = Duration::from_secs(30);
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    let mut tried = Vec::new();
+    for name in ["chromium", "chromium-browser"] {
+        let Some(browser) = std::env::split_paths(&paths)
             .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
-    })
+        else {
+            continue;
+        };
+        match version(&browser, VERSION_WAIT) {
+            Ok(_) => return Ok(browser),
+            Err(why) => tried.push(format!("{} {why}", browser.display())),
+        }
+    }
+    if tried.is_empty() {
+        Err("chromium is not installed".into())
+    } else {
+        Err(format!("no chromium runs here ({})", tried.join("; ")))
+    }
+}
+
+/// What `browser --version` prints, or why it did not run.
+fn version(browser: &Path, wait: Duration) -> Result<String, String> {
+    let mut child = Command::new(browser)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("does not start: {e}"))?;
+    let started = Instant::now();
+    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if started.elapsed() > wait {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("did not answer --version within {wait:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    if output.status.success() && !stdout.is_empty() {
+        Ok(stdout)
+    } else {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let said = stderr.lines().next().unwrap_or_default();
+        Err(format!("--version failed ({}): {said}", output.status))
+    }
 }
 
 /// The DOM Chromium builds from `url`, serialized (`--dump-dom`), in a fresh profile.
@@ -192,12 +240,15 @@ async fn a_headless_browser_shows_the_created_issue_the_failure_readiness_and_th
         assert!(!html.contains(secret), "a secret reached the page");
     }
 
-    let Some(browser) = chromium() else {
-        eprintln!(
-            "skipping the headless browser check: chromium is not installed \
-             (apt-get install chromium); the page was checked over HTTP only"
-        );
-        return;
+    let browser = match tokio::task::spawn_blocking(chromium).await.unwrap() {
+        Ok(browser) => browser,
+        Err(why) => {
+            eprintln!(
+                "skipping the headless browser check: {why} (apt-get install chromium); \
+                 the page was checked over HTTP only"
+            );
+            return;
+        }
     };
     let dom = dump_dom(browser, format!("{}/", app.address)).await;
     assert!(
