@@ -21,8 +21,9 @@
 //! - [`http`] — actix-web routes, Test Manager webhook auth, the Jira webhook route,
 //!   `/readyz`, `/metrics`, the operator's page (`/`, `/operator.json`), problem+json.
 //! - [`status`] — what the bridge has done and where it stands, for the operator's page:
-//!   the view model gathered from the ports, the dependencies' readiness, the last
-//!   mapping check per file, the last Create Defect answers.
+//!   the view model gathered from the ports, the dependencies' readiness (also behind
+//!   `/readyz` and `bridge_dependency_ready`), the last mapping check per file, the last
+//!   Create Defect answers and the webhook calls refused before any use case ran.
 //! - [`defects`] — the Create Defect use case (queues its evidence through [`evidence`]).
 //! - [`evidence`] — screenshots, robot logs and attachments streamed to the issue from a queue in the ledger.
 //! - [`kpis`] — the Defect KPIs use case: counts from mapping JQL, cache, status.

@@ -31,7 +31,8 @@ pub const EVIDENCE: &str = "bridge_evidence_total";
 pub const LEDGER_ENTRIES: &str = "bridge_ledger_entries";
 /// Evidence rows in the ledger by state (pending, uploading, done, skipped, failed).
 pub const EVIDENCE_QUEUE: &str = "bridge_evidence_queue";
-/// Whether the last readiness probe of a dependency (ledger, jira, testmanager) answered: 1 or 0.
+/// Whether a dependency (ledger, jira, testmanager) answered its readiness probe within
+/// the readiness bound, as `/readyz` says: 1 or 0 (set at scrape time).
 pub const DEPENDENCY_READY: &str = "bridge_dependency_ready";
 /// Write-back results per defect, by outcome.
 pub const WRITEBACK_WRITES: &str = "bridge_writeback_writes_total";
@@ -115,7 +116,7 @@ fn describe() {
     );
     metrics::describe_gauge!(
         DEPENDENCY_READY,
-        "1 when the last readiness probe of the dependency answered, else 0."
+        "1 when the dependency answered its readiness probe within the bound (as /readyz), else 0."
     );
     metrics::describe_counter!(
         WRITEBACK_WRITES,
@@ -190,7 +191,7 @@ pub fn evidence_queue(state: &str, count: u64) {
     metrics::gauge!(EVIDENCE_QUEUE, "state" => state.to_owned()).set(count as f64);
 }
 
-/// Sets the readiness gauge of `dependency` (`ledger`, `jira`, `testmanager`) from its last probe.
+/// Sets the readiness gauge of `dependency` (`ledger`, `jira`, `testmanager`): ready within the bound or not.
 pub fn dependency_ready(dependency: &'static str, ready: bool) {
     metrics::gauge!(DEPENDENCY_READY, "dependency" => dependency).set(f64::from(u8::from(ready)));
 }

@@ -1,5 +1,6 @@
 //! The webhook endpoints under `/hooks/{route}/…`: authentication, body
-//! parsing and dispatch to the use cases.
+//! parsing and dispatch to the use cases, each answer noted in the journal
+//! the operator's page reads.
 
 use super::auth::WebhookAuth;
 use super::body::read_limited;
@@ -8,14 +9,14 @@ use super::problem::Problem;
 use super::unmatched;
 use crate::defects::{CreateDefect, Outcome};
 use crate::kpis::DefectKpis;
-use crate::status::journal::{Answer, Journal, JournalEntry, ResultRef};
+use crate::status::journal::{Answer, Journal, JournalEntry, RedactedRequest, ResultRef};
 use crate::testmanager::webhook::{
     int32, CreateDefectRequest, DefectPayload, KpiConnectorDefectsDto, RawCreateDefectRequest,
 };
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// What the hook handlers need.
 pub struct HookState {
@@ -30,27 +31,54 @@ pub struct HookState {
     /// Create Defects in flight (`server.max_concurrent_creates`); when none is
     /// free the request is answered 503 at once rather than queued.
     pub creates: Arc<Semaphore>,
-    /// Where each Create Defect answer is noted for the operator's page.
+    /// Where each Create Defect answer and each refused call is noted for the operator's page.
     pub journal: Arc<Journal>,
 }
 
 /// `ANY /hooks/{route}/{tail:.*}`.
+///
+/// Every problem answered before a use case runs — no such path, wrong secret,
+/// wrong method, overload, unreadable body — is noted in the journal as a
+/// refusal, so the operator's page shows what Test Manager met.
 pub async fn hook(
     request: HttpRequest,
     payload: web::Payload,
     state: web::Data<HookState>,
 ) -> Result<HttpResponse, Problem> {
+    let refused = |problem: Problem| note_refusal(&request, &state.journal, problem);
+    let (route, event) = admit(&request, &state).map_err(refused)?;
+    match event {
+        HookEvent::CreateDefect => {
+            let _in_flight = create_slot(&route, &state).await.map_err(refused)?;
+            let parsed = parse_request(&request, payload, &state)
+                .await
+                .map_err(refused)?;
+            create_defect(&request, &route, parsed, &state).await
+        }
+        HookEvent::Preview => {
+            let parsed = parse_request(&request, payload, &state)
+                .await
+                .map_err(refused)?;
+            let preview = state.create_defect.preview(&route, parsed).await?;
+            Ok(HttpResponse::Ok().json(preview))
+        }
+        HookEvent::DefectKpis { project } => Ok(defect_kpis(&route, &project, &state).await),
+    }
+}
+
+/// The route and event a request may proceed with: its path names one, its
+/// secret is right, and the method fits the event.
+fn admit(request: &HttpRequest, state: &HookState) -> Result<(String, HookEvent), Problem> {
     let Some((route, parsed)) = hook_path::parse_full(request.path()) else {
-        return Ok(unmatched::answer(&request));
+        return Err(unmatched::problem(request));
     };
-    let route = route.as_ref();
     let from_header = request
         .headers()
         .get(state.auth.header())
         .and_then(|v| v.to_str().ok());
     if !state
         .auth
-        .permits(route, parsed.secret.as_deref(), from_header)
+        .permits(&route, parsed.secret.as_deref(), from_header)
     {
         tracing::warn!(route = %route, "refused a webhook call: missing or wrong secret");
         return Err(Problem::new(
@@ -60,15 +88,12 @@ pub async fn hook(
             "the webhook secret is missing or wrong; check the WebHooks URL registered in Test Manager",
         ));
     }
-    match (parsed.event, request.method()) {
-        (HookEvent::CreateDefect, &Method::POST) => {
-            create_defect(&request, route, payload, &state).await
-        }
-        (HookEvent::Preview, &Method::POST) => preview(&request, route, payload, &state).await,
-        (HookEvent::DefectKpis { project }, &Method::GET) => {
-            Ok(defect_kpis(route, &project, &state).await)
-        }
-        _ => Err(Problem::new(
+    let method_fits = match parsed.event {
+        HookEvent::CreateDefect | HookEvent::Preview => request.method() == Method::POST,
+        HookEvent::DefectKpis { .. } => request.method() == Method::GET,
+    };
+    if !method_fits {
+        return Err(Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method-not-allowed",
             "Method not allowed",
@@ -76,50 +101,77 @@ pub async fn hook(
                 "{} is not accepted here: Create Defect is a POST, defect KPIs are a GET",
                 request.method()
             ),
-        )),
+        ));
     }
+    Ok((route.into_owned(), parsed.event))
 }
 
-async fn preview(
-    request: &HttpRequest,
-    route: &str,
-    payload: web::Payload,
-    state: &HookState,
-) -> Result<HttpResponse, Problem> {
-    let parsed = parse_request(request, payload, state).await?;
-    let preview = state.create_defect.preview(route, parsed).await?;
-    Ok(HttpResponse::Ok().json(preview))
+/// Notes `problem` as a refusal of `request` (path secret redacted), and gives it back.
+fn note_refusal(request: &HttpRequest, journal: &Journal, problem: Problem) -> Problem {
+    let path = unmatched::redact(request.path());
+    journal.record_refusal(JournalEntry {
+        at: chrono::Utc::now(),
+        route: route_segment(&path).to_owned(),
+        request: RedactedRequest::new(request.method().as_str(), &path),
+        result: None,
+        answer: Answer::Problem {
+            status: problem.status,
+            title: problem.title.clone(),
+            detail: problem.detail.clone(),
+        },
+    });
+    problem
+}
+
+/// The route named by a `/hooks/{route}/…` path, as sent (empty when none).
+fn route_segment(path: &str) -> &str {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .nth(1)
+        .unwrap_or_default()
 }
 
 /// How long a Create Defect waits for a free slot before it is refused.
 const CREATE_SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// A Create Defect slot: a request waits briefly for one, then is refused,
+/// never queued without bound.
+async fn create_slot(route: &str, state: &HookState) -> Result<OwnedSemaphorePermit, Problem> {
+    let slot =
+        tokio::time::timeout(CREATE_SLOT_WAIT, Arc::clone(&state.creates).acquire_owned()).await;
+    match slot {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => {
+            tracing::warn!(route, "refused a Create Defect: too many in flight");
+            Err(Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "Too many Create Defect requests in flight",
+                "the bridge is handling as many Create Defect requests as server.max_concurrent_creates allows; retry shortly",
+            )
+            .retry_after(std::time::Duration::from_secs(2)))
+        }
+    }
+}
+
+/// Runs the use case and notes its answer, an issue or a problem, with the result it was about.
 async fn create_defect(
     request: &HttpRequest,
     route: &str,
-    payload: web::Payload,
+    parsed: CreateDefectRequest,
     state: &HookState,
 ) -> Result<HttpResponse, Problem> {
-    // Bounded work: a request waits briefly for a slot, then is refused, never queued without bound.
-    let slot =
-        tokio::time::timeout(CREATE_SLOT_WAIT, Arc::clone(&state.creates).acquire_owned()).await;
-    let Ok(Ok(_in_flight)) = slot else {
-        tracing::warn!(route, "refused a Create Defect: too many in flight");
-        return Err(Problem::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
-            "Too many Create Defect requests in flight",
-            "the bridge is handling as many Create Defect requests as server.max_concurrent_creates allows; retry shortly",
-        )
-        .retry_after(std::time::Duration::from_secs(2)));
-    };
-    let parsed = parse_request(request, payload, state).await?;
     let result = ResultRef::from(&parsed.key);
+    let request = RedactedRequest::new(
+        request.method().as_str(),
+        &unmatched::redact(request.path()),
+    );
     let note = |answer| {
         state.journal.record(JournalEntry {
             at: chrono::Utc::now(),
             route: route.to_owned(),
-            result: result.clone(),
+            request: request.clone(),
+            result: Some(result.clone()),
             answer,
         })
     };

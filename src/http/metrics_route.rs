@@ -1,9 +1,16 @@
 //! `/metrics`: Prometheus text format.
+//!
+//! Gauges of state (ledger entries, the evidence and write-back queues,
+//! dependency readiness) are set at scrape time from the same sources the rest
+//! of the bridge reads, so a scrape shows what `/readyz` and the operator's
+//! page would show at that moment.
 
 use crate::ledger::{EvidenceQueue, EvidenceState, Ledger, WritebackLedger};
+use crate::status::readiness::Readiness;
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What `/metrics` needs.
 pub struct MetricsState {
@@ -15,6 +22,10 @@ pub struct MetricsState {
     pub writeback: Arc<dyn WritebackLedger>,
     /// The evidence queue, counted at scrape time.
     pub evidence: Arc<dyn EvidenceQueue>,
+    /// The readiness probes' results, reported at scrape time as `bridge_dependency_ready`.
+    pub readiness: Arc<Readiness>,
+    /// How recent a good probe must be to count as ready: the bound `/readyz` uses.
+    pub ready_within: Duration,
 }
 
 /// The evidence states the queue gauge always reports (0 when none), so a
@@ -27,9 +38,13 @@ const EVIDENCE_STATES: [EvidenceState; 5] = [
     EvidenceState::Failed,
 ];
 
-/// Renders every metric; ledger entries and evidence rows by state and the
-/// write-back queue depth are read now.
+/// Renders every metric; ledger entries and evidence rows by state, the
+/// write-back queue depth and each dependency's readiness are read now.
 pub async fn metrics(state: web::Data<MetricsState>) -> HttpResponse {
+    // Exactly /readyz's verdict: a probe that hangs reads 0 once the bound passed.
+    for (dependency, status) in state.readiness.report(state.ready_within) {
+        crate::metrics::dependency_ready(dependency, status.ready);
+    }
     match state.ledger.count_by_state().await {
         Ok(counts) => {
             for state_name in ["claimed", "uncertain", "created"] {

@@ -163,14 +163,18 @@ fn failures(view: &StatusView) -> Markup {
                 p.note { "None recorded." }
             }
             @if !failures.answers.is_empty() {
+                p.note {
+                    "Webhook calls answered with a problem, newest first — refused ones "
+                    "(wrong secret, unknown path, unreadable body, overload) and failed Create Defects:"
+                }
                 table {
-                    tr { th { "Time" } th { "Route" } th { "Result" } th { "Problem" } }
+                    tr { th { "Time" } th { "Request" } th { "Result" } th { "Problem" } }
                     @for entry in &failures.answers {
                         @if let Answer::Problem { status, title, detail } = &entry.answer {
-                            tr.failure {
+                            tr.failure data-status=(status) {
                                 td { (time(entry.at)) }
-                                td { code { (entry.route) } }
-                                td { (result_ref(&entry.result)) }
+                                td { code { (entry.request.as_str()) } }
+                                td { (maybe_result_ref(entry.result.as_ref())) }
                                 td.detail { strong { (status) " " (title) } br; (detail) }
                             }
                         }
@@ -208,7 +212,7 @@ fn answers(entries: &[JournalEntry]) -> Markup {
                         tr.answer {
                             td { (time(entry.at)) }
                             td { code { (entry.route) } }
-                            td { (result_ref(&entry.result)) }
+                            td { (maybe_result_ref(entry.result.as_ref())) }
                             @match &entry.answer {
                                 Answer::Issue { outcome, issue_key, browse_url, summary } => {
                                     td { (outcome) }
@@ -310,6 +314,16 @@ fn result_ref(result: &ResultRef) -> Markup {
         "execution " code { (result.test_execution_id) } br;
         "test case " code { (result.test_case_id) }
         @if let Some(variation) = &result.variation_id { br; "variation " code { (variation) } }
+    }
+}
+
+/// The result a journal entry was about, or why none is known.
+fn maybe_result_ref(result: Option<&ResultRef>) -> Markup {
+    html! {
+        @match result {
+            Some(result) => { (result_ref(result)) },
+            None => { span.note { "unknown (refused before the body was parsed)" } },
+        }
     }
 }
 

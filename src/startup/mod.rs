@@ -97,7 +97,7 @@ impl Application {
         let state = server::RouteState {
             hooks: web::Data::new(hook_state(&wiring, use_cases, journal)),
             ready: web::Data::new(ReadyState {
-                readiness,
+                readiness: readiness.clone(),
                 bound: ready_within,
             }),
             operator: web::Data::new(OperatorState {
@@ -108,6 +108,8 @@ impl Application {
                 ledger: wiring.ledger.clone(),
                 writeback: wiring.writeback.clone(),
                 evidence: wiring.evidence.clone(),
+                readiness,
+                ready_within,
             }),
             jira,
             access: web::Data::new(AccessPolicy {

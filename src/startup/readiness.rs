@@ -1,36 +1,22 @@
 //! The readiness prober: asks the ledger, Jira and Test Manager every
-//! interval whether they answer, and records the outcome in the
-//! [`Readiness`] state that `/readyz` reads — so `/readyz` never calls an
-//! upstream itself, and a crowd of probes cannot add load to Jira. The same
-//! outcome sets `bridge_dependency_ready`, which the alert rules watch.
+//! interval whether they answer, and records each outcome in the
+//! [`Readiness`] state that `/readyz`, `/metrics` and the operator's page read
+//! — so none of them calls an upstream itself, and a crowd of probes cannot
+//! add load to Jira.
+//!
+//! Each dependency is probed on its own schedule: a call that hangs holds up
+//! only its own dependency's probes (which then turns not ready once the
+//! readiness bound passes), never the others'.
 
 use crate::ledger::Ledger;
-use crate::metrics;
-use crate::status::readiness::Readiness;
+use crate::status::readiness::{Dependency, Readiness};
 use crate::testmanager::TestManager;
 use crate::tracker::DefectTracker;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Probes the ledger, Jira and Test Manager once, concurrently, and records the outcomes.
-pub async fn probe_all(
-    readiness: &Readiness,
-    ledger: &dyn Ledger,
-    jira: &dyn DefectTracker,
-    testmanager: &dyn TestManager,
-) {
-    let (l, j, t) = tokio::join!(ledger.ping(), jira.probe(), testmanager.probe());
-    metrics::dependency_ready("ledger", l.is_ok());
-    metrics::dependency_ready("jira", j.is_ok());
-    metrics::dependency_ready("testmanager", t.is_ok());
-    readiness.record(
-        l.map_err(|e| e.to_string()),
-        j.map_err(|e| e.to_string()),
-        t.map_err(|e| e.to_string()),
-    );
-}
-
-/// Probes every `interval` until the returned handle is aborted.
+/// Probes every `interval`, each dependency independently, until the returned handle is aborted.
 pub fn spawn_prober(
     readiness: Arc<Readiness>,
     ledger: Arc<dyn Ledger>,
@@ -39,17 +25,35 @@ pub fn spawn_prober(
     interval: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(interval);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            probe_all(
-                &readiness,
-                ledger.as_ref(),
-                jira.as_ref(),
-                testmanager.as_ref(),
-            )
-            .await;
-        }
+        let readiness = readiness.as_ref();
+        tokio::join!(
+            probe_every(interval, readiness, Dependency::Ledger, || async {
+                ledger.ping().await.map_err(|e| e.to_string())
+            }),
+            probe_every(interval, readiness, Dependency::Jira, || async {
+                jira.probe().await.map_err(|e| e.to_string())
+            }),
+            probe_every(interval, readiness, Dependency::TestManager, || async {
+                testmanager.probe().await.map_err(|e| e.to_string())
+            }),
+        );
     })
+}
+
+/// Records `probe`'s outcome for `dependency` at start and every `interval` after, forever.
+async fn probe_every<F, Fut>(
+    interval: Duration,
+    readiness: &Readiness,
+    dependency: Dependency,
+    probe: F,
+) where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        readiness.record(dependency, probe().await);
+    }
 }

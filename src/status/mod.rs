@@ -7,7 +7,8 @@
 //! module also keeps:
 //! - [`readiness`]: the dependencies' last probes (also behind `/readyz`);
 //! - [`checks`]: the last servable check of each mapping file (start-up, reloads);
-//! - [`journal`]: the last Create Defect answers, problems included.
+//! - [`journal`]: the last Create Defect answers, problems included, and the
+//!   webhook calls refused before any use case saw them.
 //!
 //! It never calls Jira or Test Manager: opening the page adds no load upstream.
 //! A store that cannot be read leaves its part of the view empty and says why
@@ -99,7 +100,7 @@ impl BridgeStatus {
 
         let answers = self.journal.entries();
         let failures = Failures {
-            answers: answers.iter().filter(|a| a.failed()).cloned().collect(),
+            answers: self.journal.problems(),
             unconfirmed: recent
                 .iter()
                 .filter(|row| row.state == EntryState::Uncertain.as_str())

@@ -27,7 +27,7 @@ pub struct StatusView {
     /// Files the latest checks found fault with that are not in force (e.g. a
     /// new file a refused reload could not load).
     pub refused_files: Vec<RefusedFile>,
-    /// Create Defect answers that were problems, and results whose create Jira never confirmed.
+    /// Webhook calls answered with a problem, and results whose create Jira never confirmed.
     pub failures: Failures,
     /// The last Create Defect answers of this process, newest first.
     pub answers: Vec<JournalEntry>,
@@ -98,7 +98,9 @@ pub struct RefusedFile {
 /// What went wrong lately.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Failures {
-    /// Create Defect requests answered with a problem (this process), newest first.
+    /// Webhook calls answered with a problem (this process), newest first: those
+    /// refused at the edge (wrong secret, unknown path, unreadable body, overload;
+    /// no `result`) and the Create Defects that failed.
     pub answers: Vec<JournalEntry>,
     /// Results whose create Jira did not confirm: the next Create Defect looks for the issue first.
     pub unconfirmed: Vec<ResultRow>,

@@ -1,5 +1,6 @@
-//! Running it like a product: request ids, readiness, the OpenAPI document,
-//! the HTTP preview, and mapping reload (the metrics' counts are in `tests/metrics.rs`).
+//! Running it like a product: request ids, readiness, the OpenAPI document and
+//! the HTTP preview (the metrics' counts are in `tests/metrics.rs`, mapping reload
+//! on SIGHUP in `tests/signals.rs`).
 
 use crate::support::*;
 use serde_json::Value;
@@ -173,85 +174,4 @@ async fn the_http_preview_needs_the_secret_and_creates_nothing() {
         .contains("Card declined"));
     assert!(app.jira.creates().await.is_empty());
     assert!(app.jira.received("POST", "/remotelink").await.is_empty());
-}
-
-#[tokio::test]
-async fn sighup_reloads_a_valid_mapping_and_keeps_the_old_one_on_errors() {
-    let app = spawn_app(AppOptions::cloud()).await;
-    let file = app.mapping_file();
-    let client = app.client.clone();
-    let create = |seeded: SeededResult| {
-        let client = client.clone();
-        let url = app.hook_url("");
-        async move {
-            client
-                .post(url)
-                .json(&seeded.body())
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }
-    };
-    let hangup = || {
-        let status = std::process::Command::new("kill")
-            .args(["-HUP", &std::process::id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    };
-
-    // A broken file: the old mapping stays in force.
-    std::fs::write(&file, MAPPING.replace("[jira]", "[jira]\nnot_a_key = 1")).unwrap();
-    hangup();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let first = SeededResult::new(None);
-    app.tm.seed(&first, "Failed").await;
-    let answer = create(first).await;
-    assert!(
-        answer["name"].as_str().unwrap().starts_with("[SHOP:42]"),
-        "{answer}"
-    );
-
-    // A valid change replaces it.
-    std::fs::write(
-        &file,
-        MAPPING.replace(
-            "summary = \"[{{ test_case.key }}]",
-            "summary = \"RELOADED [{{ test_case.key }}]",
-        ),
-    )
-    .unwrap();
-    hangup();
-    let second = SeededResult::new(None);
-    app.tm.seed(&second, "Failed").await;
-    let mut reloaded = false;
-    for _ in 0..30 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        // Preview shows the mapping in force without creating anything.
-        let preview: Value = client
-            .post(app.hook_url("/preview"))
-            .json(&second.body())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if preview["body"]["fields"]["summary"]
-            .as_str()
-            .is_some_and(|s| s.starts_with("RELOADED"))
-        {
-            reloaded = true;
-            break;
-        }
-    }
-    assert!(reloaded, "the valid mapping was swapped in");
-    let answer = create(second).await;
-    assert!(
-        answer["name"].as_str().unwrap().starts_with("RELOADED"),
-        "{answer}"
-    );
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::status::checks::CheckRun;
+use crate::status::journal::RedactedRequest;
 use crate::status::view::{EvidenceQueueView, EvidenceRowView, Failures, KpiCacheView, Results};
 use uuid::Uuid;
 
@@ -16,12 +17,28 @@ fn result() -> ResultRef {
     }
 }
 
+/// A call refused at the edge: no result, a path as Test Manager sent it.
+fn refused() -> JournalEntry {
+    JournalEntry {
+        at: Utc::now(),
+        route: HOSTILE.into(),
+        request: RedactedRequest::new("POST", &format!("/hooks/{HOSTILE}/[redacted]")),
+        result: None,
+        answer: Answer::Problem {
+            status: 401,
+            title: "Unauthorized".into(),
+            detail: "the webhook secret is missing or wrong".into(),
+        },
+    }
+}
+
 /// A view in which every value from Test Manager or Jira is hostile markup.
 fn hostile_view() -> StatusView {
     let failed = JournalEntry {
         at: Utc::now(),
         route: "shop".into(),
-        result: result(),
+        request: RedactedRequest::new("POST", "/hooks/shop/[redacted]/defects"),
+        result: Some(result()),
         answer: Answer::Problem {
             status: 502,
             title: "Jira refused the request".into(),
@@ -89,7 +106,7 @@ fn hostile_view() -> StatusView {
         }],
         refused_files: Vec::new(),
         failures: Failures {
-            answers: vec![failed.clone()],
+            answers: vec![refused(), failed.clone()],
             unconfirmed: vec![row.clone()],
         },
         answers: vec![created, failed],
@@ -151,4 +168,31 @@ fn the_page_shows_each_section() {
     assert!(page.contains("loaded 12 s ago, fresh"));
     assert!(page.contains("refused; the previous mappings stay in force."));
     assert!(page.contains(&format!("<style>{STYLE}</style>")));
+}
+
+#[test]
+fn a_refused_call_is_listed_under_failures_with_its_request_and_no_result() {
+    let page = render(&hostile_view()).into_string();
+    let failures = &page[page.find("<section id=\"failures\">").unwrap()..];
+    let failures = &failures[..failures.find("</section>").unwrap()];
+    let refusal = failures
+        .split("<tr class=\"failure\" data-status=\"401\">")
+        .nth(1)
+        .expect("the refusal has its row")
+        .split("</tr>")
+        .next()
+        .unwrap();
+    assert!(
+        refusal.contains("POST /hooks/&lt;script&gt;alert(1)&lt;/script&gt;/[redacted]"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains("unknown (refused before the body was parsed)"),
+        "{refusal}"
+    );
+    assert!(refusal.contains("401 Unauthorized"), "{refusal}");
+    assert!(
+        failures.contains("<tr class=\"failure\" data-status=\"502\">"),
+        "the failed Create Defect too: {failures}"
+    );
 }

@@ -198,7 +198,9 @@ impl TestApp {
         hook_url(&self.address, rest)
     }
 
-    /// Route `shop`'s mapping file, to rewrite while the bridge runs.
+    /// Route `shop`'s mapping file, to rewrite while the bridge runs (and reload with
+    /// SIGHUP: only `tests/signals.rs` does, so the `api` binary does not use it).
+    #[allow(dead_code)]
     pub fn mapping_file(&self) -> PathBuf {
         self.dir.path().join("mappings/shop.toml")
     }
