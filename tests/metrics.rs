@@ -104,18 +104,10 @@ async fn metrics_are_present_and_move_after_requests() {
 
 #[tokio::test]
 async fn retries_and_rate_limit_waits_are_counted() {
-    use wiremock::matchers::{method, path_regex};
-    use wiremock::{Mock, ResponseTemplate};
     let _alone = ONE_AT_A_TIME.lock().await;
     let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
     let before = metrics_text(&app).await;
-    Mock::given(method("POST"))
-        .and(path_regex("/remotelink$"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .with_priority(1)
-        .up_to_n_times(1)
-        .mount(&app.jira.server)
-        .await;
+    app.jira.rate_limit_next_remote_link().await;
     assert_eq!(app.create_defect(&seeded.body()).await.status(), 200);
     let text = metrics_text(&app).await;
     let grew =

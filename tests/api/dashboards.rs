@@ -152,8 +152,6 @@ async fn eventually<F: std::future::Future<Output = bool>>(
 /// until the evidence worker gives up, a press on a result that had passed, a KPI miss
 /// and hit, and readiness probes.
 async fn busy_bridge() -> TestApp {
-    use wiremock::matchers::{method, path_regex};
-    use wiremock::{Mock, ResponseTemplate};
     let app = spawn_app(
         AppOptions::cloud()
             .mapping(format!(
@@ -163,13 +161,7 @@ async fn busy_bridge() -> TestApp {
     )
     .await;
     app.jira.mount_counts(JiraFlavour::Cloud, Vec::new()).await;
-    Mock::given(method("POST"))
-        .and(path_regex("/remotelink$"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
-        .with_priority(1)
-        .up_to_n_times(1)
-        .mount(&app.jira.server)
-        .await;
+    app.jira.rate_limit_next_remote_link().await;
     app.jira.behave(|b| b.failing_uploads = Some((403, 100)));
 
     let failed = SeededResult::new(None);

@@ -240,6 +240,17 @@ impl FakeJira {
             .collect()
     }
 
+    /// The next remote link is refused like Jira's rate limit: 429 with `Retry-After: 1`.
+    pub async fn rate_limit_next_remote_link(&self) {
+        wiremock::Mock::given(wiremock::matchers::method("POST"))
+            .and(wiremock::matchers::path_regex("/remotelink$"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .with_priority(1)
+            .up_to_n_times(1)
+            .mount(&self.server)
+            .await;
+    }
+
     /// Requests that create issues.
     pub async fn creates(&self) -> Vec<Request> {
         self.received("POST", "/issue").await
