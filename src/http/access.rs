@@ -9,6 +9,10 @@
 //! [`super::operator_access`]. `/healthz` (liveness probes) and
 //! `/openapi.json` are always open. A refused client gets 403 (or, for a
 //! missing operator token, 401) problem+json naming the key to configure.
+//!
+//! The group is decided on the path as the router matches it (percent-decoded),
+//! not as it was sent: `/%6Detrics` is `/metrics` to the router, so it is to
+//! the allow-lists too.
 
 use super::client_address::client_address;
 use super::operator_access::{self, Caller};
@@ -79,6 +83,7 @@ impl RouteGroup {
 
 /// What the allow-lists look at in one request.
 struct Request<'r> {
+    /// The path as the router matches it (see [`routed_path`]).
     path: &'r str,
     /// The TCP peer.
     peer: Option<IpAddr>,
@@ -136,6 +141,14 @@ fn refusal(group: RouteGroup, client: Option<IpAddr>) -> Problem {
     )
 }
 
+/// The path the router will match `request` against: actix-router percent-decodes
+/// every byte but `%`, `/` and `+` before matching, so `/%6Fperator.json` reaches
+/// `/operator.json`. Classifying the raw `request.path()` instead would let an
+/// encoded path slip past its route's allow-list.
+fn routed_path(request: &ServiceRequest) -> &str {
+    request.match_info().as_str()
+}
+
 /// Middleware refusing clients outside the route group's allow-list. Without
 /// an [`AccessPolicy`] in the app data every client is let through.
 pub async fn guard(
@@ -146,7 +159,7 @@ pub async fn guard(
         Some(policy) => {
             let headers = request.headers();
             policy.check(&Request {
-                path: request.path(),
+                path: routed_path(&request),
                 peer: request.peer_addr().map(|socket| socket.ip()),
                 forwarded_for: headers
                     .get_all(X_FORWARDED_FOR)
@@ -219,6 +232,57 @@ mod tests {
         assert_eq!(RouteGroup::of("/"), Some(RouteGroup::Operator));
         assert_eq!(RouteGroup::of("/operator.json"), Some(RouteGroup::Operator));
         assert_eq!(RouteGroup::of("/hooksx"), None);
+    }
+
+    #[test]
+    fn the_path_is_classified_as_the_router_decodes_it() {
+        let decoded = |uri: &str| {
+            let request = actix_web::test::TestRequest::get()
+                .uri(uri)
+                .to_srv_request();
+            routed_path(&request).to_owned()
+        };
+        assert_eq!(decoded("/%6Fperator.json"), "/operator.json");
+        assert_eq!(decoded("/%6d%65trics?x=%41"), "/metrics");
+        assert_eq!(decoded("/%68ooks/shop/a%2Fb"), "/hooks/shop/a%2Fb");
+        assert_eq!(
+            RouteGroup::of(&decoded("/%72eadyz")),
+            Some(RouteGroup::Operations)
+        );
+    }
+
+    #[actix_web::test]
+    async fn an_encoded_path_is_refused_like_the_plain_one() {
+        use actix_web::{test, App, HttpResponse};
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(guard))
+                .app_data(web::Data::new(policy(&["10.0.0.0/8"], &[])))
+                .route("/metrics", web::get().to(HttpResponse::Ok))
+                .route("/operator.json", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        let status_from = |peer: &str, uri: &str| {
+            let request = test::TestRequest::get()
+                .uri(uri)
+                .peer_addr(format!("{peer}:4711").parse().unwrap())
+                .to_request();
+            let app = &app;
+            async move { test::call_service(app, request).await.status() }
+        };
+        for uri in [
+            "/metrics",
+            "/%6Detrics",
+            "/operator.json",
+            "/%6Fperator.json",
+        ] {
+            assert_eq!(status_from("10.1.1.1", uri).await, StatusCode::OK, "{uri}");
+            assert_eq!(
+                status_from("203.0.113.9", uri).await,
+                StatusCode::FORBIDDEN,
+                "{uri}"
+            );
+        }
     }
 
     #[test]

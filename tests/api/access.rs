@@ -157,3 +157,71 @@ async fn forwarded_for_from_a_trusted_proxy_decides() {
     assert_eq!(create("192.0.2.1").await.unwrap().status(), 403);
     assert_eq!(create("10.1.2.3").await.unwrap().status(), 200);
 }
+
+/// Sends `method path` as the client `client_ip` (through the trusted proxy on
+/// loopback) or, with `None`, as the loopback peer itself; returns the status and,
+/// for a refusal, the problem's `type`.
+async fn call_as(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    client_ip: Option<&str>,
+) -> (u16, Option<String>) {
+    let mut request = app.client.request(method, format!("{}{path}", app.address));
+    if let Some(ip) = client_ip {
+        request = request.header("X-Forwarded-For", ip);
+    }
+    let response = request.json(&serde_json::json!({})).send().await.unwrap();
+    let status = response.status().as_u16();
+    if status != 403 {
+        return (status, None);
+    }
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = response.json().await.unwrap();
+    (status, problem["type"].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn a_percent_encoded_path_is_held_to_the_allow_list_of_the_route_it_reaches() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.hooks = networks(&["10.0.0.0/8"]);
+        settings.access.jira = networks(&["10.0.0.0/8"]);
+        settings.access.operations = networks(&["10.0.0.0/8"]);
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    let hook = format!("/hooks/shop/{SECRET}/defects");
+    let encoded_hook = format!("/%68ooks/shop/{SECRET}/defects");
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    let pairs = [
+        (&get, "/operator.json", "/%6Fperator.json"),
+        (&get, "/operator.json", "/%6f%70erator.json"),
+        (&get, "/metrics", "/%6Detrics"),
+        (&get, "/readyz", "/%72eadyz"),
+        (&post, hook.as_str(), encoded_hook.as_str()),
+        (&post, "/jira/webhook", "/jira/%77ebhook"),
+    ];
+    for (method, plain, encoded) in pairs {
+        // A listed client gets past the guard on either form ...
+        for path in [plain, encoded] {
+            let status = call_as(&app, method.clone(), path, Some("10.1.2.3"))
+                .await
+                .0;
+            assert_ne!(status, 403, "{path} from a listed client");
+        }
+        // ... and any other client is refused on either form (the router decodes
+        // `%6F` to `o` before matching, so the encoded form reaches the route).
+        for path in [plain, encoded] {
+            let (status, kind) = call_as(&app, method.clone(), path, None).await;
+            assert_eq!(status, 403, "{path} from a client outside the list");
+            assert!(
+                kind.as_deref()
+                    .is_some_and(|k| k.ends_with("client-not-allowed")),
+                "{path}: {kind:?}"
+            );
+        }
+    }
+}
