@@ -209,7 +209,8 @@ pub struct AccessSettings {
     pub operations: Networks,
     /// A token that opens the operator's page from anywhere, sent as
     /// `Authorization: Bearer <token>` or as the password of HTTP Basic; from
-    /// `BRIDGE_ACCESS__OPERATOR_TOKEN`.
+    /// `BRIDGE_ACCESS__OPERATOR_TOKEN`. [`Settings::load`] refuses one shorter
+    /// than 16 characters (an empty one would open the page to an empty password).
     #[serde(skip)]
     pub operator_token: Option<SecretString>,
     /// File holding [`Self::operator_token`] instead of the environment.
