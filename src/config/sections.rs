@@ -196,7 +196,8 @@ impl Default for ServerSettings {
 ///
 /// The operator's page (`/` and `/operator.json`) is stricter: it answers a
 /// client in [`Self::operations`] or one presenting [`Self::operator_token`];
-/// with neither configured, only loopback clients.
+/// with neither configured, only loopback clients whose request carries no
+/// forwarding header (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccessSettings {
@@ -215,8 +216,8 @@ pub struct AccessSettings {
     pub operator_token: Option<SecretString>,
     /// File holding [`Self::operator_token`] instead of the environment.
     pub operator_token_file: Option<PathBuf>,
-    /// Proxies whose `X-Forwarded-For` is believed; without an entry the TCP
-    /// peer is the client and the header is ignored.
+    /// Proxies whose `X-Forwarded-For` and `Forwarded` (RFC 7239) headers are
+    /// believed; from any other peer they are ignored and the TCP peer is the client.
     pub trusted_proxies: Networks,
 }
 

@@ -14,13 +14,13 @@
 //! not as it was sent: `/%6Detrics` is `/metrics` to the router, so it is to
 //! the allow-lists too.
 
-use super::client_address::client_address;
-use super::operator_access::{self, Caller};
+use super::client_address::{client_address, Forwarding};
+use super::operator_access::{self, Caller, Relay};
 use super::problem::Problem;
 use crate::config::{AccessSettings, Networks};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, AUTHORIZATION, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderMap, HeaderName, AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
@@ -28,6 +28,7 @@ use std::net::IpAddr;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
 /// The allow-lists in force (read once at start-up).
 pub struct AccessPolicy {
@@ -87,10 +88,8 @@ struct Request<'r> {
     path: &'r str,
     /// The TCP peer.
     peer: Option<IpAddr>,
-    /// The `X-Forwarded-For` values, in the order received.
-    forwarded_for: Vec<&'r str>,
-    /// Whether a `Forwarded` header came.
-    forwarded: bool,
+    /// The forwarding headers.
+    forwarding: Forwarding<'r>,
     /// The `Authorization` header.
     authorization: Option<&'r str>,
 }
@@ -104,13 +103,18 @@ impl AccessPolicy {
         let trusted = &self.settings.trusted_proxies;
         let client = request
             .peer
-            .and_then(|peer| client_address(peer, request.forwarded_for.iter().copied(), trusted));
+            .and_then(|peer| client_address(peer, &request.forwarding, trusted));
         if group == RouteGroup::Operator {
-            let proxied = !request.forwarded_for.is_empty() || request.forwarded;
+            let relay = if !request.forwarding.is_present() {
+                Relay::Direct
+            } else if request.peer.is_some_and(|peer| trusted.contains(peer)) {
+                Relay::TrustedProxy
+            } else {
+                Relay::UntrustedProxy
+            };
             let caller = Caller {
                 client,
-                forwarded_by_untrusted_peer: proxied
-                    && !request.peer.is_some_and(|peer| trusted.contains(peer)),
+                relay,
                 authorization: request.authorization,
             };
             return operator_access::admit(&self.settings, &caller);
@@ -141,6 +145,17 @@ fn refusal(group: RouteGroup, client: Option<IpAddr>) -> Problem {
     )
 }
 
+/// Every line of header `name`. A line that is not UTF-8 stands as one
+/// unreadable hop rather than being dropped: a proxy appends to the line the
+/// client sent, so dropping it would drop the proxy's hop too and leave the
+/// proxy taken for the client.
+fn header_lines(headers: &HeaderMap, name: HeaderName) -> Vec<&str> {
+    headers
+        .get_all(name)
+        .map(|value| std::str::from_utf8(value.as_bytes()).unwrap_or("\u{FFFD}"))
+        .collect()
+}
+
 /// The path the router will match `request` against: actix-router percent-decodes
 /// every byte but `%`, `/` and `+` before matching, so `/%6Fperator.json` reaches
 /// `/operator.json`. Classifying the raw `request.path()` instead would let an
@@ -161,11 +176,11 @@ pub async fn guard(
             policy.check(&Request {
                 path: routed_path(&request),
                 peer: request.peer_addr().map(|socket| socket.ip()),
-                forwarded_for: headers
-                    .get_all(X_FORWARDED_FOR)
-                    .filter_map(|value| value.to_str().ok())
-                    .collect(),
-                forwarded: headers.contains_key(FORWARDED),
+                forwarding: Forwarding {
+                    x_forwarded_for: header_lines(headers, X_FORWARDED_FOR),
+                    forwarded: header_lines(headers, FORWARDED),
+                    x_real_ip: headers.contains_key(X_REAL_IP),
+                },
                 authorization: headers
                     .get(AUTHORIZATION)
                     .and_then(|value| value.to_str().ok()),
@@ -210,8 +225,10 @@ mod tests {
         Request {
             path,
             peer,
-            forwarded_for: forwarded_for.to_vec(),
-            forwarded: false,
+            forwarding: Forwarding {
+                x_forwarded_for: forwarded_for.to_vec(),
+                ..Default::default()
+            },
             authorization: None,
         }
     }
@@ -349,17 +366,67 @@ mod tests {
             .unwrap_err();
         assert!(through_local_proxy.detail.contains("proxy"));
         let forwarded = Request {
-            forwarded: true,
+            forwarding: Forwarding {
+                forwarded: vec!["for=203.0.113.9"],
+                ..Default::default()
+            },
             ..request("/", ip("127.0.0.1"), &[])
         };
         assert!(open.check(&forwarded).is_err());
 
         let trusted_local_proxy = policy(&[], &["127.0.0.1/32"]);
         assert!(trusted_local_proxy
-            .check(&request("/", ip("127.0.0.1"), &["127.0.0.1"]))
-            .is_ok());
-        assert!(trusted_local_proxy
             .check(&request("/", ip("127.0.0.1"), &["203.0.113.9"]))
             .is_err());
+    }
+
+    #[test]
+    fn any_forwarding_header_keeps_the_loopback_default_shut_whoever_the_peer_is() {
+        for trusted in [&[][..], &["127.0.0.1/32"][..]] {
+            let open = policy(&[], trusted);
+            let relayed = [
+                Forwarding {
+                    x_forwarded_for: vec!["127.0.0.1"],
+                    ..Default::default()
+                },
+                Forwarding {
+                    forwarded: vec!["for=203.0.113.9"],
+                    ..Default::default()
+                },
+                Forwarding {
+                    forwarded: vec!["proto=https"],
+                    ..Default::default()
+                },
+                Forwarding {
+                    x_real_ip: true,
+                    ..Default::default()
+                },
+            ];
+            for forwarding in relayed {
+                let request = Request {
+                    forwarding: forwarding.clone(),
+                    ..request("/operator.json", ip("127.0.0.1"), &[])
+                };
+                let refused = open.check(&request).unwrap_err();
+                assert_eq!(refused.status, 403, "{trusted:?} {forwarding:?}");
+            }
+            assert!(open.check(&request("/", ip("127.0.0.1"), &[])).is_ok());
+        }
+    }
+
+    #[test]
+    fn forwarded_from_a_trusted_proxy_names_the_client_for_the_allow_lists() {
+        let behind_proxy = policy(&["127.0.0.1/32", "10.0.0.0/8"], &["127.0.0.1/32"]);
+        let from = |client: &'static str| Request {
+            forwarding: Forwarding {
+                forwarded: vec![client],
+                ..Default::default()
+            },
+            ..request("/metrics", ip("127.0.0.1"), &[])
+        };
+        assert!(behind_proxy.check(&from("for=10.2.3.4")).is_ok());
+        let refused = behind_proxy.check(&from("for=203.0.113.9")).unwrap_err();
+        assert!(refused.detail.contains("203.0.113.9"), "{}", refused.detail);
+        assert!(behind_proxy.check(&from("for=unknown")).is_err());
     }
 }

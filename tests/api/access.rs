@@ -254,3 +254,71 @@ fn the_bridge_refuses_to_start_with_an_empty_operator_token() {
         "{stderr}"
     );
 }
+
+/// GETs `path` from loopback with `headers`; returns the status and the problem's detail.
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = app.client.get(format!("{}{path}", app.address));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    if status == 200 {
+        return (status, String::new());
+    }
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = response.json().await.unwrap();
+    (
+        status,
+        problem["detail"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// The ways a proxy says whom it relays for.
+const RELAYED: [(&str, &str); 4] = [
+    ("Forwarded", "for=203.0.113.7;proto=https"),
+    ("Forwarded", "proto=https"),
+    ("X-Real-IP", "203.0.113.7"),
+    ("X-Forwarded-For", "127.0.0.1"),
+];
+
+#[tokio::test]
+async fn a_relayed_request_never_gets_the_loopback_default_even_from_a_trusted_proxy() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    assert_eq!(get_with(&app, "/operator.json", &[]).await.0, 200);
+    for header in RELAYED {
+        let (status, detail) = get_with(&app, "/operator.json", &[header]).await;
+        assert_eq!(status, 403, "{header:?}");
+        assert!(detail.contains("loopback"), "{header:?}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_from_a_trusted_proxy_names_the_client_for_the_allow_lists() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        // The proxy's own address is listed too: it must not stand in for its clients.
+        settings.access.operations = networks(&["127.0.0.1/32", "10.0.0.0/8"]);
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    for path in ["/metrics", "/operator.json"] {
+        let listed = ("Forwarded", "for=10.1.2.3;proto=https");
+        assert_eq!(get_with(&app, path, &[listed]).await.0, 200, "{path}");
+        let far = ("Forwarded", "for=\"[2001:db8::7]:4711\"");
+        let (status, detail) = get_with(&app, path, &[far]).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(detail.contains("2001:db8::7"), "{path}: {detail}");
+        // A client picking its address in the header the proxy does not maintain is refused.
+        let spoofed = [
+            ("Forwarded", "for=203.0.113.7"),
+            ("X-Forwarded-For", "10.9.9.9"),
+        ];
+        assert_eq!(get_with(&app, path, &spoofed).await.0, 403, "{path}");
+    }
+}
