@@ -429,4 +429,23 @@ mod tests {
         assert!(refused.detail.contains("203.0.113.9"), "{}", refused.detail);
         assert!(behind_proxy.check(&from("for=unknown")).is_err());
     }
+
+    #[test]
+    fn a_listed_peer_relaying_for_others_does_not_open_the_operator_page() {
+        let listed = policy(&["127.0.0.1/32"], &[]);
+        assert!(listed.check(&request("/", ip("127.0.0.1"), &[])).is_ok());
+        let refused = listed
+            .check(&request("/", ip("127.0.0.1"), &["203.0.113.9"]))
+            .unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(
+            refused.detail.contains("`access.trusted_proxies`"),
+            "{}",
+            refused.detail
+        );
+        // The other operations routes keep the plain allow-list rule.
+        assert!(listed
+            .check(&request("/metrics", ip("127.0.0.1"), &["203.0.113.9"]))
+            .is_ok());
+    }
 }

@@ -9,7 +9,10 @@
 //! A request that says it is relayed (`X-Forwarded-For`, `Forwarded` or
 //! `X-Real-IP`) is never taken for a loopback client, whoever its peer is: a
 //! reverse proxy on the same host must not open the page to everyone it
-//! serves.
+//! serves. Nor does the allow-list admit a relayed request whose peer is not
+//! in `access.trusted_proxies`: that peer's address is the proxy's, not the
+//! client's, so listing the proxy host would open the page to everyone behind
+//! it. The token opens the page however the request came.
 
 use super::problem::Problem;
 use crate::config::AccessSettings;
@@ -59,6 +62,7 @@ pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<()
     let untrusted_proxy = caller.relay == Relay::UntrustedProxy;
     let listed = !settings.operations.is_empty();
     if listed
+        && !untrusted_proxy
         && caller
             .client
             .is_some_and(|c| settings.operations.contains(c))
@@ -246,6 +250,55 @@ mod tests {
         let refused = admit(&open, &relayed).unwrap_err();
         assert_eq!(refused.status, 403);
         assert!(refused.detail.contains("relayed"), "{}", refused.detail);
+    }
+
+    #[test]
+    fn the_allow_list_does_not_admit_a_listed_peer_relaying_for_others() {
+        let listed = settings(&["127.0.0.1/32"], None);
+        let through_local_proxy = Caller {
+            relay: Relay::UntrustedProxy,
+            ..caller("127.0.0.1", None)
+        };
+        let refused = admit(&listed, &through_local_proxy).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(
+            refused
+                .detail
+                .contains("add the proxy to `access.trusted_proxies`"),
+            "{}",
+            refused.detail
+        );
+        assert!(
+            refused.detail.contains("operator token"),
+            "{}",
+            refused.detail
+        );
+        // Through a trusted proxy, the client it names is what the list decides on.
+        let via_trusted = Caller {
+            relay: Relay::TrustedProxy,
+            ..caller("127.0.0.1", None)
+        };
+        assert!(admit(&listed, &via_trusted).is_ok());
+
+        // The token still opens it; without one, the 401 says why the list did not.
+        let guarded = settings(&["127.0.0.1/32"], Some(TOKEN));
+        let bearer = format!("Bearer {TOKEN}");
+        let with_token = Caller {
+            authorization: Some(&bearer),
+            ..through_local_proxy
+        };
+        assert!(admit(&guarded, &with_token).is_ok());
+        let without = Caller {
+            authorization: None,
+            ..with_token
+        };
+        let refused = admit(&guarded, &without).unwrap_err();
+        assert_eq!(refused.status, 401);
+        assert!(
+            refused.detail.contains("`access.trusted_proxies`"),
+            "{}",
+            refused.detail
+        );
     }
 
     #[test]

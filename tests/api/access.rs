@@ -322,3 +322,38 @@ async fn forwarded_from_a_trusted_proxy_names_the_client_for_the_allow_lists() {
         assert_eq!(get_with(&app, path, &spoofed).await.0, 403, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_listed_proxy_that_is_not_trusted_does_not_open_the_operator_page_to_its_clients() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.operations = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    assert_eq!(get_with(&app, "/", &[]).await.0, 200, "loopback is listed");
+    for header in RELAYED {
+        let (status, detail) = get_with(&app, "/", &[header]).await;
+        assert_eq!(status, 403, "{header:?}");
+        assert!(
+            detail.contains("add the proxy to `access.trusted_proxies`"),
+            "{header:?}: {detail}"
+        );
+        assert!(detail.contains("operator token"), "{header:?}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn the_token_opens_the_page_through_an_untrusted_proxy() {
+    const TOKEN: &str = "op-token-3d9a7c51e2";
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.operations = networks(&["127.0.0.1/32"]);
+        settings.access.operator_token = Some(TOKEN.into());
+    }))
+    .await;
+    let relayed = ("X-Forwarded-For", "203.0.113.7");
+    let bearer = format!("Bearer {TOKEN}");
+    let with_token = [relayed, ("Authorization", bearer.as_str())];
+    assert_eq!(get_with(&app, "/operator.json", &with_token).await.0, 200);
+    let (status, detail) = get_with(&app, "/operator.json", &[relayed]).await;
+    assert_eq!(status, 401);
+    assert!(detail.contains("`access.trusted_proxies`"), "{detail}");
+}
