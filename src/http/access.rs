@@ -14,7 +14,7 @@
 //! not as it was sent: `/%6Detrics` is `/metrics` to the router, so it is to
 //! the allow-lists too.
 
-use super::client_address::{client_address, Forwarding};
+use super::client_address::{client_address, Forwarding, HOW_TO_NAME_THE_CLIENT};
 use super::operator_access::{self, Caller, Relay};
 use super::problem::Problem;
 use crate::config::{AccessSettings, Networks};
@@ -133,15 +133,23 @@ impl AccessPolicy {
 fn refusal(group: RouteGroup, client: Option<IpAddr>) -> Problem {
     let who = client.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
     tracing::warn!(client = %who, allow_list = group.key(), "request refused by the allow-list");
-    Problem::new(
-        StatusCode::FORBIDDEN,
-        "client-not-allowed",
-        "Client not allowed",
-        format!(
+    let detail = match client {
+        Some(_) => format!(
             "requests from {who} are not allowed on this route; add its network to `{}` \
              (behind a proxy, also list the proxy in `access.trusted_proxies`)",
             group.key()
         ),
+        None => format!(
+            "the client of this request cannot be told, so `{}` cannot admit it: \
+             {HOW_TO_NAME_THE_CLIENT}",
+            group.key()
+        ),
+    };
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "client-not-allowed",
+        "Client not allowed",
+        detail,
     )
 }
 

@@ -10,7 +10,9 @@
 //! as the client wrote it, so when both name a client they must agree, or the
 //! client is unknown: a client can then only lock itself out, never pick its
 //! address. `X-Real-IP` names one hop without a chain to check, so it never
-//! decides who the client is; it only tells that a proxy is relaying.
+//! decides who the client is; it only tells that a proxy is relaying. A
+//! trusted proxy that relays without naming the client (only `X-Real-IP`, or
+//! `Forwarded` without `for=`) leaves the client unknown: it is not the proxy.
 
 use crate::config::Networks;
 use std::net::{IpAddr, SocketAddr};
@@ -34,10 +36,17 @@ impl Forwarding<'_> {
     }
 }
 
+/// What an admin must set up when [`client_address`] cannot tell the client,
+/// for refusals to say.
+pub const HOW_TO_NAME_THE_CLIENT: &str = "a proxy in `access.trusted_proxies` must name the \
+     client in X-Forwarded-For or Forwarded (`for=`) with an IP address (X-Real-IP is not \
+     read), and when it sends both they must agree";
+
 /// The client of a request that arrived from `peer` with `forwarding`,
 /// believing the headers only from `trusted_proxies`. `None` when the client
-/// is unknown: a hop that would decide it cannot be read as an address, or
-/// `X-Forwarded-For` and `Forwarded` name different clients.
+/// is unknown: a hop that would decide it cannot be read as an address,
+/// `X-Forwarded-For` and `Forwarded` name different clients, or a trusted
+/// proxy relays without naming anyone.
 pub fn client_address(
     peer: IpAddr,
     forwarding: &Forwarding<'_>,
@@ -50,7 +59,7 @@ pub fn client_address(
         right_most_untrusted(peer, &x_forwarded_for_hops(forwarding), trusted_proxies);
     let by_forwarded = right_most_untrusted(peer, &forwarded_hops(forwarding), trusted_proxies);
     match (by_forwarded_for, by_forwarded) {
-        (Said::Nothing, Said::Nothing) => Some(peer.to_canonical()),
+        (Said::Nothing, Said::Nothing) if !forwarding.is_present() => Some(peer.to_canonical()),
         (Said::Client(client), Said::Nothing) | (Said::Nothing, Said::Client(client)) => {
             Some(client)
         }
@@ -237,7 +246,10 @@ mod tests {
     fn a_forwarded_element_without_for_names_no_hop() {
         let trusted = proxies(&["10.0.0.0/8"]);
         let only_proto = client_address(ip("10.0.0.2"), &forwarded(&["proto=https"]), &trusted);
-        assert_eq!(only_proto, Some(ip("10.0.0.2")));
+        assert_eq!(
+            only_proto, None,
+            "relayed for someone unnamed: not the proxy"
+        );
         let beside_xff = Forwarding {
             x_forwarded_for: vec!["198.51.100.7"],
             forwarded: vec!["proto=https;host=bridge.example.com"],
@@ -275,7 +287,9 @@ mod tests {
             ..Default::default()
         };
         let client = client_address(ip("10.0.0.2"), &relayed, &proxies(&["10.0.0.0/8"]));
-        assert_eq!(client, Some(ip("10.0.0.2")));
+        assert_eq!(client, None, "relayed for someone unnamed: not the proxy");
+        let from_untrusted = client_address(ip("10.0.0.2"), &relayed, &proxies(&[]));
+        assert_eq!(from_untrusted, Some(ip("10.0.0.2")));
         assert!(relayed.is_present());
         assert!(xff(&["198.51.100.7"]).is_present());
         assert!(forwarded(&["for=198.51.100.7"]).is_present());

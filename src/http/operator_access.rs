@@ -14,6 +14,7 @@
 //! client's, so listing the proxy host would open the page to everyone behind
 //! it. The token opens the page however the request came.
 
+use super::client_address::HOW_TO_NAME_THE_CLIENT;
 use super::problem::Problem;
 use crate::config::AccessSettings;
 use actix_web::http::header::HeaderValue;
@@ -78,7 +79,7 @@ pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<()
     }
     if listed {
         tracing::warn!(client = %who, allow_list = "access.operations", untrusted_proxy, "operator page refused by the allow-list");
-        return Err(not_listed(&who, untrusted_proxy));
+        return Err(not_listed(caller.client, untrusted_proxy));
     }
     let loopback = caller.client.is_some_and(|c| c.is_loopback());
     if loopback && caller.relay == Relay::Direct {
@@ -108,22 +109,26 @@ pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<()
 }
 
 /// The 403 of a client outside `access.operations` (no token configured).
-fn not_listed(who: &str, untrusted_proxy: bool) -> Problem {
-    let detail = if untrusted_proxy {
-        format!(
+fn not_listed(client: Option<IpAddr>, untrusted_proxy: bool) -> Problem {
+    const OR_TOKEN: &str =
+        "or set an operator token (BRIDGE_ACCESS__OPERATOR_TOKEN or `access.operator_token_file`)";
+    let who = client.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+    let detail = match (untrusted_proxy, client) {
+        (true, _) => format!(
             "this request came through a proxy at {who} that is not in \
              `access.trusted_proxies`, so its address is not the client's and does not count \
              for `access.operations`: add the proxy to `access.trusted_proxies` (its \
-             X-Forwarded-For or Forwarded header then names the client), or set an operator \
-             token (BRIDGE_ACCESS__OPERATOR_TOKEN or `access.operator_token_file`)"
-        )
-    } else {
-        format!(
+             X-Forwarded-For or Forwarded header then names the client), {OR_TOKEN}"
+        ),
+        (false, None) => format!(
+            "the client of this request cannot be told, so `access.operations` cannot admit \
+             it: {HOW_TO_NAME_THE_CLIENT}; {OR_TOKEN}"
+        ),
+        (false, Some(_)) => format!(
             "requests from {who} may not open the operator page; add its network to \
              `access.operations` (behind a proxy, also list the proxy in \
-             `access.trusted_proxies`), or set an operator token \
-             (BRIDGE_ACCESS__OPERATOR_TOKEN or `access.operator_token_file`)"
-        )
+             `access.trusted_proxies`), {OR_TOKEN}"
+        ),
     };
     Problem::new(
         StatusCode::FORBIDDEN,

@@ -357,3 +357,27 @@ async fn the_token_opens_the_page_through_an_untrusted_proxy() {
     assert_eq!(status, 401);
     assert!(detail.contains("`access.trusted_proxies`"), "{detail}");
 }
+
+#[tokio::test]
+async fn a_trusted_proxy_relaying_without_naming_the_client_is_not_taken_for_it() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.operations = networks(&["127.0.0.1/32"]);
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    for path in ["/metrics", "/operator.json"] {
+        assert_eq!(
+            get_with(&app, path, &[]).await.0,
+            200,
+            "{path} from the host"
+        );
+        for header in [("X-Real-IP", "203.0.113.7"), ("Forwarded", "proto=https")] {
+            let (status, detail) = get_with(&app, path, &[header]).await;
+            assert_eq!(status, 403, "{path} {header:?}");
+            assert!(
+                detail.contains("X-Forwarded-For or Forwarded"),
+                "{path} {header:?}: {detail}"
+            );
+        }
+    }
+}
