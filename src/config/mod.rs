@@ -13,6 +13,7 @@ use serde::Deserialize;
 use std::path::Path;
 
 mod networks;
+mod operator_token;
 mod sections;
 pub use networks::Networks;
 pub use sections::*;
@@ -48,6 +49,20 @@ pub enum ConfigError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The operator page's token is empty or too short.
+    #[error(
+        "configuration: the operator token from {origin} has {length} characters; it needs at \
+         least {min} (an empty or short token lets anyone guess their way onto the operator \
+         page). Make one with `openssl rand -hex 16`, or unset it to leave the page to \
+         `access.operations` or loopback",
+        min = operator_token::MIN_CHARS
+    )]
+    WeakOperatorToken {
+        /// Where the token came from: `BRIDGE_ACCESS__OPERATOR_TOKEN`, or the file and its key.
+        origin: String,
+        /// How many characters it has (whitespace around it not counted).
+        length: usize,
     },
     /// A required secret is missing.
     #[error("configuration: `{key}` is required; set {env} or `{key}_file`")]
@@ -132,13 +147,13 @@ impl Settings {
             path: shown.clone(),
             message: describe_figment_error(e),
         })?;
-        settings.read_secret_variables();
+        settings.read_secret_variables()?;
         settings.resolve_secret_files()?;
         Ok(settings)
     }
 
     /// Reads the secrets given as environment variables, exactly as written.
-    fn read_secret_variables(&mut self) {
+    fn read_secret_variables(&mut self) -> Result<(), ConfigError> {
         for (name, value) in std::env::vars() {
             let Some(key) = name.strip_prefix("BRIDGE_") else {
                 continue;
@@ -146,7 +161,10 @@ impl Settings {
             let secret = || SecretString::from(value.clone());
             match key.to_uppercase().as_str() {
                 "JIRA__TOKEN" => self.jira.token = Some(secret()),
-                "ACCESS__OPERATOR_TOKEN" => self.access.operator_token = Some(secret()),
+                "ACCESS__OPERATOR_TOKEN" => {
+                    let token = operator_token::accept(name.clone(), secret())?;
+                    self.access.operator_token = Some(token);
+                }
                 "TESTMANAGER__CLIENT_SECRET" => self.testmanager.client_secret = Some(secret()),
                 "WRITEBACK__WEBHOOK_SECRET" => self.writeback.webhook_secret = Some(secret()),
                 "WRITEBACK__WEBHOOK_SECRET_PREVIOUS" => {
@@ -162,6 +180,7 @@ impl Settings {
                 }
             }
         }
+        Ok(())
     }
 
     /// The secrets the service needs to run, or which one is missing.
@@ -194,7 +213,10 @@ impl Settings {
             self.jira.token = Some(read_secret("jira.token_file", file)?);
         }
         if let Some(file) = &self.access.operator_token_file {
-            self.access.operator_token = Some(read_secret("access.operator_token_file", file)?);
+            let key = "access.operator_token_file";
+            let origin = format!("the file {} (named by `{key}`)", file.display());
+            let token = operator_token::accept(origin, read_secret(key, file)?)?;
+            self.access.operator_token = Some(token);
         }
         if let Some(file) = &self.testmanager.client_secret_file {
             self.testmanager.client_secret =

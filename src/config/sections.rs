@@ -196,7 +196,8 @@ impl Default for ServerSettings {
 ///
 /// The operator's page (`/` and `/operator.json`) is stricter: it answers a
 /// client in [`Self::operations`] or one presenting [`Self::operator_token`];
-/// with neither configured, only loopback clients.
+/// with neither configured, only loopback clients whose request carries no
+/// forwarding header (`X-Forwarded-For`, `Forwarded`, `X-Real-IP`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AccessSettings {
@@ -209,13 +210,14 @@ pub struct AccessSettings {
     pub operations: Networks,
     /// A token that opens the operator's page from anywhere, sent as
     /// `Authorization: Bearer <token>` or as the password of HTTP Basic; from
-    /// `BRIDGE_ACCESS__OPERATOR_TOKEN`.
+    /// `BRIDGE_ACCESS__OPERATOR_TOKEN`. [`Settings::load`] refuses one shorter
+    /// than 16 characters (an empty one would open the page to an empty password).
     #[serde(skip)]
     pub operator_token: Option<SecretString>,
     /// File holding [`Self::operator_token`] instead of the environment.
     pub operator_token_file: Option<PathBuf>,
-    /// Proxies whose `X-Forwarded-For` is believed; without an entry the TCP
-    /// peer is the client and the header is ignored.
+    /// Proxies whose `X-Forwarded-For` and `Forwarded` (RFC 7239) headers are
+    /// believed; from any other peer they are ignored and the TCP peer is the client.
     pub trusted_proxies: Networks,
 }
 

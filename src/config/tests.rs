@@ -329,23 +329,26 @@ fn tls_is_off_unless_both_files_are_named() {
     assert!(settings.server.tls_cert.is_none() && settings.server.tls_key.is_none());
 }
 
+/// Digits only, with leading zeros that figment would drop if it read a number.
+const NUMERIC_TOKEN: &str = "0077123456789012";
+
 #[test]
 #[allow(clippy::result_large_err)] // figment::Jail's closure signature
 fn the_operator_token_comes_from_the_environment_or_a_file_never_the_toml() {
     figment::Jail::expect_with(|jail| {
         jail.create_file("bridge.toml", MINIMAL)?;
-        jail.set_env("BRIDGE_ACCESS__OPERATOR_TOKEN", "0077");
+        jail.set_env("BRIDGE_ACCESS__OPERATOR_TOKEN", NUMERIC_TOKEN);
         let access = Settings::load(Path::new("bridge.toml"))
             .map_err(|e| e.to_string())?
             .access;
         let token = access.operator_token.as_ref().map(|t| t.expose_secret());
-        assert_eq!(token, Some("0077"), "read raw, not as a number");
-        assert!(!format!("{access:?}").contains("0077"));
+        assert_eq!(token, Some(NUMERIC_TOKEN), "read raw, not as a number");
+        assert!(!format!("{access:?}").contains(NUMERIC_TOKEN));
         Ok(())
     });
 
     let dir = tempfile::tempdir().unwrap();
-    let file = write(&dir, "operator-token", "op-token\n");
+    let file = write(&dir, "operator-token", "op-token-7c41d09e\n");
     let path = write(
         &dir,
         "bridge.toml",
@@ -356,7 +359,11 @@ fn the_operator_token_comes_from_the_environment_or_a_file_never_the_toml() {
     );
     let access = load_alone(&path).unwrap().access;
     let token = access.operator_token.as_ref().map(|t| t.expose_secret());
-    assert_eq!(token, Some("op-token"));
+    assert_eq!(
+        token,
+        Some("op-token-7c41d09e"),
+        "the newline is not part of it"
+    );
 
     let path = write(
         &dir,
@@ -366,4 +373,73 @@ fn the_operator_token_comes_from_the_environment_or_a_file_never_the_toml() {
     let err = load_alone(&path).unwrap_err().to_string();
     assert!(err.contains("BRIDGE_ACCESS__OPERATOR_TOKEN"), "{err}");
     assert!(!err.contains("oops"), "{err}");
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment::Jail's closure signature
+fn an_empty_or_short_operator_token_variable_is_refused_naming_it() {
+    for (value, length) in [("", 0), ("   ", 0), ("short-token-123", 15)] {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bridge.toml", MINIMAL)?;
+            jail.set_env("BRIDGE_ACCESS__OPERATOR_TOKEN", value);
+            let err = Settings::load(Path::new("bridge.toml")).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::WeakOperatorToken { origin, length: l }
+                    if origin == "BRIDGE_ACCESS__OPERATOR_TOKEN" && *l == length),
+                "{value:?}: {err:?}"
+            );
+            let message = err.to_string();
+            assert!(
+                message.contains("BRIDGE_ACCESS__OPERATOR_TOKEN"),
+                "{message}"
+            );
+            assert!(message.contains("at least 16"), "{message}");
+            assert!(message.contains("openssl rand -hex 16"), "{message}");
+            if !value.trim().is_empty() {
+                assert!(
+                    !message.contains(value),
+                    "the token is not echoed: {message}"
+                );
+            }
+            Ok(())
+        });
+    }
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("bridge.toml", MINIMAL)?;
+        jail.set_env("BRIDGE_ACCESS__OPERATOR_TOKEN", "exactly-16-chars");
+        let settings = Settings::load(Path::new("bridge.toml")).map_err(|e| e.to_string())?;
+        assert!(
+            settings.access.operator_token.is_some(),
+            "16 characters are enough"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn an_empty_or_short_operator_token_file_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for (text, length) in [("", 0), (" \n\t\n", 0), ("op-token\n", 8)] {
+        let file = write(&dir, "operator-token", text);
+        let path = write(
+            &dir,
+            "bridge.toml",
+            &format!(
+                "{MINIMAL}\n[access]\noperator_token_file = {:?}\n",
+                file.display().to_string()
+            ),
+        );
+        let err = load_alone(&path).unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::WeakOperatorToken { length: l, .. } if *l == length),
+            "{text:?}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains(&file.display().to_string()), "{message}");
+        assert!(
+            message.contains("`access.operator_token_file`"),
+            "{message}"
+        );
+        assert!(message.contains("openssl rand -hex 16"), "{message}");
+    }
 }

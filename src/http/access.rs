@@ -9,14 +9,18 @@
 //! [`super::operator_access`]. `/healthz` (liveness probes) and
 //! `/openapi.json` are always open. A refused client gets 403 (or, for a
 //! missing operator token, 401) problem+json naming the key to configure.
+//!
+//! The group is decided on the path as the router matches it (percent-decoded),
+//! not as it was sent: `/%6Detrics` is `/metrics` to the router, so it is to
+//! the allow-lists too.
 
-use super::client_address::client_address;
-use super::operator_access::{self, Caller};
+use super::client_address::{client_address, Forwarding, HOW_TO_NAME_THE_CLIENT};
+use super::operator_access::{self, Caller, Relay};
 use super::problem::Problem;
 use crate::config::{AccessSettings, Networks};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, AUTHORIZATION, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderMap, HeaderName, AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
@@ -24,6 +28,7 @@ use std::net::IpAddr;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const FORWARDED: HeaderName = HeaderName::from_static("forwarded");
+const X_REAL_IP: HeaderName = HeaderName::from_static("x-real-ip");
 
 /// The allow-lists in force (read once at start-up).
 pub struct AccessPolicy {
@@ -79,13 +84,12 @@ impl RouteGroup {
 
 /// What the allow-lists look at in one request.
 struct Request<'r> {
+    /// The path as the router matches it (see [`routed_path`]).
     path: &'r str,
     /// The TCP peer.
     peer: Option<IpAddr>,
-    /// The `X-Forwarded-For` values, in the order received.
-    forwarded_for: Vec<&'r str>,
-    /// Whether a `Forwarded` header came.
-    forwarded: bool,
+    /// The forwarding headers.
+    forwarding: Forwarding<'r>,
     /// The `Authorization` header.
     authorization: Option<&'r str>,
 }
@@ -99,13 +103,18 @@ impl AccessPolicy {
         let trusted = &self.settings.trusted_proxies;
         let client = request
             .peer
-            .and_then(|peer| client_address(peer, request.forwarded_for.iter().copied(), trusted));
+            .and_then(|peer| client_address(peer, &request.forwarding, trusted));
         if group == RouteGroup::Operator {
-            let proxied = !request.forwarded_for.is_empty() || request.forwarded;
+            let relay = if !request.forwarding.is_present() {
+                Relay::Direct
+            } else if request.peer.is_some_and(|peer| trusted.contains(peer)) {
+                Relay::TrustedProxy
+            } else {
+                Relay::UntrustedProxy
+            };
             let caller = Caller {
                 client,
-                forwarded_by_untrusted_peer: proxied
-                    && !request.peer.is_some_and(|peer| trusted.contains(peer)),
+                relay,
                 authorization: request.authorization,
             };
             return operator_access::admit(&self.settings, &caller);
@@ -124,16 +133,43 @@ impl AccessPolicy {
 fn refusal(group: RouteGroup, client: Option<IpAddr>) -> Problem {
     let who = client.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
     tracing::warn!(client = %who, allow_list = group.key(), "request refused by the allow-list");
-    Problem::new(
-        StatusCode::FORBIDDEN,
-        "client-not-allowed",
-        "Client not allowed",
-        format!(
+    let detail = match client {
+        Some(_) => format!(
             "requests from {who} are not allowed on this route; add its network to `{}` \
              (behind a proxy, also list the proxy in `access.trusted_proxies`)",
             group.key()
         ),
+        None => format!(
+            "the client of this request cannot be told, so `{}` cannot admit it: \
+             {HOW_TO_NAME_THE_CLIENT}",
+            group.key()
+        ),
+    };
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "client-not-allowed",
+        "Client not allowed",
+        detail,
     )
+}
+
+/// Every line of header `name`. A line that is not UTF-8 stands as one
+/// unreadable hop rather than being dropped: a proxy appends to the line the
+/// client sent, so dropping it would drop the proxy's hop too and leave the
+/// proxy taken for the client.
+fn header_lines(headers: &HeaderMap, name: HeaderName) -> Vec<&str> {
+    headers
+        .get_all(name)
+        .map(|value| std::str::from_utf8(value.as_bytes()).unwrap_or("\u{FFFD}"))
+        .collect()
+}
+
+/// The path the router will match `request` against: actix-router percent-decodes
+/// every byte but `%`, `/` and `+` before matching, so `/%6Fperator.json` reaches
+/// `/operator.json`. Classifying the raw `request.path()` instead would let an
+/// encoded path slip past its route's allow-list.
+fn routed_path(request: &ServiceRequest) -> &str {
+    request.match_info().as_str()
 }
 
 /// Middleware refusing clients outside the route group's allow-list. Without
@@ -146,13 +182,13 @@ pub async fn guard(
         Some(policy) => {
             let headers = request.headers();
             policy.check(&Request {
-                path: request.path(),
+                path: routed_path(&request),
                 peer: request.peer_addr().map(|socket| socket.ip()),
-                forwarded_for: headers
-                    .get_all(X_FORWARDED_FOR)
-                    .filter_map(|value| value.to_str().ok())
-                    .collect(),
-                forwarded: headers.contains_key(FORWARDED),
+                forwarding: Forwarding {
+                    x_forwarded_for: header_lines(headers, X_FORWARDED_FOR),
+                    forwarded: header_lines(headers, FORWARDED),
+                    x_real_ip: headers.contains_key(X_REAL_IP),
+                },
                 authorization: headers
                     .get(AUTHORIZATION)
                     .and_then(|value| value.to_str().ok()),
@@ -176,126 +212,4 @@ pub async fn guard(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn policy(operations: &[&str], trusted: &[&str]) -> AccessPolicy {
-        AccessPolicy {
-            settings: AccessSettings {
-                operations: Networks::parse(operations).unwrap(),
-                trusted_proxies: Networks::parse(trusted).unwrap(),
-                ..Default::default()
-            },
-        }
-    }
-
-    fn ip(text: &str) -> Option<IpAddr> {
-        Some(text.parse().unwrap())
-    }
-
-    fn request<'r>(path: &'r str, peer: Option<IpAddr>, forwarded_for: &[&'r str]) -> Request<'r> {
-        Request {
-            path,
-            peer,
-            forwarded_for: forwarded_for.to_vec(),
-            forwarded: false,
-            authorization: None,
-        }
-    }
-
-    #[test]
-    fn routes_fall_in_their_groups() {
-        assert_eq!(RouteGroup::of("/hooks"), Some(RouteGroup::Hooks));
-        assert_eq!(RouteGroup::of("/hooks/shop/kpis"), Some(RouteGroup::Hooks));
-        assert_eq!(RouteGroup::of("/jira/webhook"), Some(RouteGroup::Jira));
-        assert_eq!(
-            RouteGroup::of("/jira/webhook/s3cret"),
-            Some(RouteGroup::Jira)
-        );
-        assert_eq!(RouteGroup::of("/metrics"), Some(RouteGroup::Operations));
-        assert_eq!(RouteGroup::of("/readyz"), Some(RouteGroup::Operations));
-        assert_eq!(RouteGroup::of("/healthz"), None);
-        assert_eq!(RouteGroup::of("/openapi.json"), None);
-        assert_eq!(RouteGroup::of("/"), Some(RouteGroup::Operator));
-        assert_eq!(RouteGroup::of("/operator.json"), Some(RouteGroup::Operator));
-        assert_eq!(RouteGroup::of("/hooksx"), None);
-    }
-
-    #[test]
-    fn an_empty_list_allows_everyone() {
-        let open = policy(&[], &[]);
-        assert!(open
-            .check(&request("/hooks/shop", ip("203.0.113.9"), &[]))
-            .is_ok());
-        assert!(open.check(&request("/metrics", None, &[])).is_ok());
-    }
-
-    #[test]
-    fn a_listed_group_refuses_others_and_names_the_key() {
-        let closed = policy(&["10.0.0.0/8"], &[]);
-        assert!(closed
-            .check(&request("/metrics", ip("10.1.1.1"), &[]))
-            .is_ok());
-        let refused = closed
-            .check(&request("/readyz", ip("127.0.0.1"), &[]))
-            .unwrap_err();
-        assert_eq!(refused.status, 403);
-        assert!(
-            refused.detail.contains("`access.operations`"),
-            "{}",
-            refused.detail
-        );
-        assert!(closed
-            .check(&request("/healthz", ip("127.0.0.1"), &[]))
-            .is_ok());
-        assert!(closed
-            .check(&request("/hooks/shop", ip("127.0.0.1"), &[]))
-            .is_ok());
-    }
-
-    #[test]
-    fn forwarded_for_counts_only_from_a_trusted_proxy() {
-        let behind_proxy = policy(&["10.0.0.0/8"], &["127.0.0.1/32"]);
-        assert!(behind_proxy
-            .check(&request("/metrics", ip("127.0.0.1"), &["10.2.3.4"]))
-            .is_ok());
-        let spoofed = policy(&["10.0.0.0/8"], &[]);
-        assert!(spoofed
-            .check(&request("/metrics", ip("127.0.0.1"), &["10.2.3.4"]))
-            .is_err());
-    }
-
-    #[test]
-    fn the_operator_page_is_not_opened_by_an_empty_list_nor_a_proxy_on_loopback() {
-        let open = policy(&[], &[]);
-        assert!(open
-            .check(&request("/metrics", ip("203.0.113.9"), &[]))
-            .is_ok());
-        assert!(open.check(&request("/", ip("127.0.0.1"), &[])).is_ok());
-        let remote = open
-            .check(&request("/", ip("203.0.113.9"), &[]))
-            .unwrap_err();
-        assert_eq!(remote.status, 403);
-        let through_local_proxy = open
-            .check(&request(
-                "/operator.json",
-                ip("127.0.0.1"),
-                &["203.0.113.9"],
-            ))
-            .unwrap_err();
-        assert!(through_local_proxy.detail.contains("proxy"));
-        let forwarded = Request {
-            forwarded: true,
-            ..request("/", ip("127.0.0.1"), &[])
-        };
-        assert!(open.check(&forwarded).is_err());
-
-        let trusted_local_proxy = policy(&[], &["127.0.0.1/32"]);
-        assert!(trusted_local_proxy
-            .check(&request("/", ip("127.0.0.1"), &["127.0.0.1"]))
-            .is_ok());
-        assert!(trusted_local_proxy
-            .check(&request("/", ip("127.0.0.1"), &["203.0.113.9"]))
-            .is_err());
-    }
-}
+mod tests;

@@ -2,14 +2,19 @@
 //! `access.operations`, or one presenting the operator token — as
 //! `Authorization: Bearer <token>`, or as the password of HTTP Basic (any user
 //! name), which is what a browser sends after its login prompt. With neither
-//! configured, only loopback clients are answered: the page shows Jira issues
-//! and Test Manager results, so it is never open to every network by default.
+//! configured, only loopback clients that connect directly are answered: the
+//! page shows Jira issues and Test Manager results, so it is never open to
+//! every network by default.
 //!
-//! A loopback peer that forwards for someone else (it sent `X-Forwarded-For`
-//! or `Forwarded` and is not in `access.trusted_proxies`) is not taken for a
-//! loopback client: a reverse proxy on the same host must not open the page
-//! to everyone it serves.
+//! A request that says it is relayed (`X-Forwarded-For`, `Forwarded` or
+//! `X-Real-IP`) is never taken for a loopback client, whoever its peer is: a
+//! reverse proxy on the same host must not open the page to everyone it
+//! serves. Nor does the allow-list admit a relayed request whose peer is not
+//! in `access.trusted_proxies`: that peer's address is the proxy's, not the
+//! client's, so listing the proxy host would open the page to everyone behind
+//! it. The token opens the page however the request came.
 
+use super::client_address::HOW_TO_NAME_THE_CLIENT;
 use super::problem::Problem;
 use crate::config::AccessSettings;
 use actix_web::http::header::HeaderValue;
@@ -24,13 +29,24 @@ use subtle::ConstantTimeEq;
 pub(super) const CHALLENGE: HeaderValue =
     HeaderValue::from_static("Basic realm=\"tm-defect-bridge operator page\", charset=\"UTF-8\"");
 
+/// How a request reached the bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Relay {
+    /// No forwarding header: the peer is the client.
+    Direct,
+    /// Forwarding headers from a peer in `access.trusted_proxies`.
+    TrustedProxy,
+    /// Forwarding headers from a peer that is not a trusted proxy (ignored,
+    /// so the client is the peer: the proxy itself).
+    UntrustedProxy,
+}
+
 /// What the operator rule looks at in one request.
 pub(super) struct Caller<'r> {
     /// The client, after believing trusted proxies (`None`: unknown).
     pub(super) client: Option<IpAddr>,
-    /// Whether the request names another client (`X-Forwarded-For`, `Forwarded`)
-    /// and its peer is not a trusted proxy.
-    pub(super) forwarded_by_untrusted_peer: bool,
+    /// How the request came.
+    pub(super) relay: Relay,
     /// The `Authorization` header, if any.
     pub(super) authorization: Option<&'r str>,
 }
@@ -44,8 +60,10 @@ pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<()
             return Ok(());
         }
     }
+    let untrusted_proxy = caller.relay == Relay::UntrustedProxy;
     let listed = !settings.operations.is_empty();
     if listed
+        && !untrusted_proxy
         && caller
             .client
             .is_some_and(|c| settings.operations.contains(c))
@@ -56,32 +74,26 @@ pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<()
         .client
         .map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
     if settings.operator_token.is_some() {
-        tracing::warn!(client = %who, token_presented = presented.is_some(), "operator page refused: no valid operator token");
-        return Err(unauthorized(presented.is_some(), listed));
+        tracing::warn!(client = %who, token_presented = presented.is_some(), untrusted_proxy, "operator page refused: no valid operator token");
+        return Err(unauthorized(presented.is_some(), listed, untrusted_proxy));
     }
     if listed {
-        tracing::warn!(client = %who, allow_list = "access.operations", "operator page refused by the allow-list");
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "client-not-allowed",
-            "Client not allowed",
-            format!(
-                "requests from {who} may not open the operator page; add its network to \
-                 `access.operations` (behind a proxy, also list the proxy in \
-                 `access.trusted_proxies`), or set an operator token \
-                 (BRIDGE_ACCESS__OPERATOR_TOKEN or `access.operator_token_file`)"
-            ),
-        ));
+        tracing::warn!(client = %who, allow_list = "access.operations", untrusted_proxy, "operator page refused by the allow-list");
+        return Err(not_listed(caller.client, untrusted_proxy));
     }
     let loopback = caller.client.is_some_and(|c| c.is_loopback());
-    if loopback && !caller.forwarded_by_untrusted_peer {
+    if loopback && caller.relay == Relay::Direct {
         return Ok(());
     }
-    tracing::warn!(client = %who, "operator page refused: only loopback clients are answered by default");
-    let through = if caller.forwarded_by_untrusted_peer {
-        " (this request came through a proxy that is not in `access.trusted_proxies`)"
-    } else {
-        ""
+    tracing::warn!(client = %who, relay = ?caller.relay, "operator page refused: only loopback clients that connect directly are answered by default");
+    let through = match caller.relay {
+        Relay::Direct => "",
+        Relay::TrustedProxy => {
+            " (relayed by a proxy: a relayed request is never taken for a loopback client)"
+        }
+        Relay::UntrustedProxy => {
+            " (this request came through a proxy that is not in `access.trusted_proxies`)"
+        }
     };
     Err(Problem::new(
         StatusCode::FORBIDDEN,
@@ -91,21 +103,54 @@ pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<()
             "requests from {who}{through} may not open the operator page: while neither \
              `access.operations` nor an operator token (BRIDGE_ACCESS__OPERATOR_TOKEN or \
              `access.operator_token_file`) is configured, it answers only clients on this \
-             host's loopback address"
+             host's loopback address that connect without a proxy"
         ),
     ))
 }
 
-fn unauthorized(presented: bool, listed: bool) -> Problem {
+/// The 403 of a client outside `access.operations` (no token configured).
+fn not_listed(client: Option<IpAddr>, untrusted_proxy: bool) -> Problem {
+    const OR_TOKEN: &str =
+        "or set an operator token (BRIDGE_ACCESS__OPERATOR_TOKEN or `access.operator_token_file`)";
+    let who = client.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+    let detail = match (untrusted_proxy, client) {
+        (true, _) => format!(
+            "this request came through a proxy at {who} that is not in \
+             `access.trusted_proxies`, so its address is not the client's and does not count \
+             for `access.operations`: add the proxy to `access.trusted_proxies` (its \
+             X-Forwarded-For or Forwarded header then names the client), {OR_TOKEN}"
+        ),
+        (false, None) => format!(
+            "the client of this request cannot be told, so `access.operations` cannot admit \
+             it: {HOW_TO_NAME_THE_CLIENT}; {OR_TOKEN}"
+        ),
+        (false, Some(_)) => format!(
+            "requests from {who} may not open the operator page; add its network to \
+             `access.operations` (behind a proxy, also list the proxy in \
+             `access.trusted_proxies`), {OR_TOKEN}"
+        ),
+    };
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "client-not-allowed",
+        "Client not allowed",
+        detail,
+    )
+}
+
+fn unauthorized(presented: bool, listed: bool, untrusted_proxy: bool) -> Problem {
     let what = if presented {
         "the operator token presented is wrong"
     } else {
         "the operator page needs the operator token"
     };
-    let or_network = if listed {
-        ", or call from a network in `access.operations`"
-    } else {
-        ""
+    let or_network = match (listed, untrusted_proxy) {
+        (false, _) => "",
+        (true, false) => ", or call from a network in `access.operations`",
+        (true, true) => {
+            ", or call from a network in `access.operations` through a proxy listed in \
+             `access.trusted_proxies` (this request came through one that is not)"
+        }
     };
     Problem::new(
         StatusCode::UNAUTHORIZED,
@@ -150,7 +195,7 @@ mod tests {
     use super::*;
     use crate::config::Networks;
 
-    const TOKEN: &str = "op-token-1234";
+    const TOKEN: &str = "op-token-1234-5678";
 
     fn settings(operations: &[&str], token: Option<&str>) -> AccessSettings {
         AccessSettings {
@@ -163,7 +208,7 @@ mod tests {
     fn caller<'r>(client: &str, authorization: Option<&'r str>) -> Caller<'r> {
         Caller {
             client: Some(client.parse().unwrap()),
-            forwarded_by_untrusted_peer: false,
+            relay: Relay::Direct,
             authorization,
         }
     }
@@ -189,11 +234,76 @@ mod tests {
         assert!(refused.detail.contains("BRIDGE_ACCESS__OPERATOR_TOKEN"));
 
         let proxied = Caller {
-            forwarded_by_untrusted_peer: true,
+            relay: Relay::UntrustedProxy,
             ..caller("127.0.0.1", None)
         };
         let refused = admit(&open, &proxied).unwrap_err();
-        assert!(refused.detail.contains("proxy"), "{}", refused.detail);
+        assert!(
+            refused.detail.contains("`access.trusted_proxies`"),
+            "{}",
+            refused.detail
+        );
+    }
+
+    #[test]
+    fn a_relayed_request_is_never_a_loopback_client_even_from_a_trusted_proxy() {
+        let open = settings(&[], None);
+        let relayed = Caller {
+            relay: Relay::TrustedProxy,
+            ..caller("127.0.0.1", None)
+        };
+        let refused = admit(&open, &relayed).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(refused.detail.contains("relayed"), "{}", refused.detail);
+    }
+
+    #[test]
+    fn the_allow_list_does_not_admit_a_listed_peer_relaying_for_others() {
+        let listed = settings(&["127.0.0.1/32"], None);
+        let through_local_proxy = Caller {
+            relay: Relay::UntrustedProxy,
+            ..caller("127.0.0.1", None)
+        };
+        let refused = admit(&listed, &through_local_proxy).unwrap_err();
+        assert_eq!(refused.status, 403);
+        assert!(
+            refused
+                .detail
+                .contains("add the proxy to `access.trusted_proxies`"),
+            "{}",
+            refused.detail
+        );
+        assert!(
+            refused.detail.contains("operator token"),
+            "{}",
+            refused.detail
+        );
+        // Through a trusted proxy, the client it names is what the list decides on.
+        let via_trusted = Caller {
+            relay: Relay::TrustedProxy,
+            ..caller("127.0.0.1", None)
+        };
+        assert!(admit(&listed, &via_trusted).is_ok());
+
+        // The token still opens it; without one, the 401 says why the list did not.
+        let guarded = settings(&["127.0.0.1/32"], Some(TOKEN));
+        let bearer = format!("Bearer {TOKEN}");
+        let with_token = Caller {
+            authorization: Some(&bearer),
+            ..through_local_proxy
+        };
+        assert!(admit(&guarded, &with_token).is_ok());
+        let without = Caller {
+            authorization: None,
+            ..with_token
+        };
+        let refused = admit(&guarded, &without).unwrap_err();
+        assert_eq!(refused.status, 401);
+        assert!(
+            refused.detail.contains("`access.trusted_proxies`"),
+            "{}",
+            refused.detail
+        );
     }
 
     #[test]
@@ -214,7 +324,7 @@ mod tests {
         assert!(admit(&guarded, &caller("203.0.113.5", Some(&from_browser))).is_ok());
         assert!(admit(
             &guarded,
-            &caller("203.0.113.5", Some("bearer op-token-1234"))
+            &caller("203.0.113.5", Some("bearer op-token-1234-5678"))
         )
         .is_ok());
     }
@@ -226,7 +336,7 @@ mod tests {
         assert_eq!(missing.status, 401);
         assert!(missing.detail.contains("needs the operator token"));
         assert!(missing.detail.contains("`access.operations`"));
-        let wrong = basic("x", "op-token-12345");
+        let wrong = basic("x", "op-token-1234-56789");
         let refused = admit(&guarded, &caller("127.0.0.1", Some(&wrong))).unwrap_err();
         assert_eq!(refused.status, 401);
         assert!(refused.detail.contains("is wrong"), "{}", refused.detail);

@@ -157,3 +157,227 @@ async fn forwarded_for_from_a_trusted_proxy_decides() {
     assert_eq!(create("192.0.2.1").await.unwrap().status(), 403);
     assert_eq!(create("10.1.2.3").await.unwrap().status(), 200);
 }
+
+/// Sends `method path` as the client `client_ip` (through the trusted proxy on
+/// loopback) or, with `None`, as the loopback peer itself; returns the status and,
+/// for a refusal, the problem's `type`.
+async fn call_as(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    client_ip: Option<&str>,
+) -> (u16, Option<String>) {
+    let mut request = app.client.request(method, format!("{}{path}", app.address));
+    if let Some(ip) = client_ip {
+        request = request.header("X-Forwarded-For", ip);
+    }
+    let response = request.json(&serde_json::json!({})).send().await.unwrap();
+    let status = response.status().as_u16();
+    if status != 403 {
+        return (status, None);
+    }
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = response.json().await.unwrap();
+    (status, problem["type"].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn a_percent_encoded_path_is_held_to_the_allow_list_of_the_route_it_reaches() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.hooks = networks(&["10.0.0.0/8"]);
+        settings.access.jira = networks(&["10.0.0.0/8"]);
+        settings.access.operations = networks(&["10.0.0.0/8"]);
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    let hook = format!("/hooks/shop/{SECRET}/defects");
+    let encoded_hook = format!("/%68ooks/shop/{SECRET}/defects");
+    let (get, post) = (reqwest::Method::GET, reqwest::Method::POST);
+    let pairs = [
+        (&get, "/operator.json", "/%6Fperator.json"),
+        (&get, "/operator.json", "/%6f%70erator.json"),
+        (&get, "/metrics", "/%6Detrics"),
+        (&get, "/readyz", "/%72eadyz"),
+        (&post, hook.as_str(), encoded_hook.as_str()),
+        (&post, "/jira/webhook", "/jira/%77ebhook"),
+    ];
+    for (method, plain, encoded) in pairs {
+        // A listed client gets past the guard on either form ...
+        for path in [plain, encoded] {
+            let status = call_as(&app, method.clone(), path, Some("10.1.2.3"))
+                .await
+                .0;
+            assert_ne!(status, 403, "{path} from a listed client");
+        }
+        // ... and any other client is refused on either form (the router decodes
+        // `%6F` to `o` before matching, so the encoded form reaches the route).
+        for path in [plain, encoded] {
+            let (status, kind) = call_as(&app, method.clone(), path, None).await;
+            assert_eq!(status, 403, "{path} from a client outside the list");
+            assert!(
+                kind.as_deref()
+                    .is_some_and(|k| k.ends_with("client-not-allowed")),
+                "{path}: {kind:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_bridge_refuses_to_start_with_an_empty_operator_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("ledger.db").display());
+    let config = dir.path().join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[jira]\nflavour = \"cloud\"\nbase_url = \"https://jira.example.com/\"\n\n\
+             [testmanager]\nbase_url = \"https://tm.example.com/\"\nclient_id = \"x\"\n\n\
+             [store]\nurl = \"{store}\"\n"
+        ),
+    )
+    .unwrap();
+    // `ledger list` loads the settings like `serve` does, and needs no upstream.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tm-defect-bridge"))
+        .args(["ledger", "--config", &config.display().to_string(), "list"])
+        .env_remove("BRIDGE_CONFIG")
+        .env("BRIDGE_ACCESS__OPERATOR_TOKEN", "")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("BRIDGE_ACCESS__OPERATOR_TOKEN") && stderr.contains("openssl rand -hex 16"),
+        "{stderr}"
+    );
+}
+
+/// GETs `path` from loopback with `headers`; returns the status and the problem's detail.
+async fn get_with(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut request = app.client.get(format!("{}{path}", app.address));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    if status == 200 {
+        return (status, String::new());
+    }
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let problem: serde_json::Value = response.json().await.unwrap();
+    (
+        status,
+        problem["detail"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// The ways a proxy says whom it relays for.
+const RELAYED: [(&str, &str); 4] = [
+    ("Forwarded", "for=203.0.113.7;proto=https"),
+    ("Forwarded", "proto=https"),
+    ("X-Real-IP", "203.0.113.7"),
+    ("X-Forwarded-For", "127.0.0.1"),
+];
+
+#[tokio::test]
+async fn a_relayed_request_never_gets_the_loopback_default_even_from_a_trusted_proxy() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    assert_eq!(get_with(&app, "/operator.json", &[]).await.0, 200);
+    for header in RELAYED {
+        let (status, detail) = get_with(&app, "/operator.json", &[header]).await;
+        assert_eq!(status, 403, "{header:?}");
+        assert!(detail.contains("loopback"), "{header:?}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_from_a_trusted_proxy_names_the_client_for_the_allow_lists() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        // The proxy's own address is listed too: it must not stand in for its clients.
+        settings.access.operations = networks(&["127.0.0.1/32", "10.0.0.0/8"]);
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    for path in ["/metrics", "/operator.json"] {
+        let listed = ("Forwarded", "for=10.1.2.3;proto=https");
+        assert_eq!(get_with(&app, path, &[listed]).await.0, 200, "{path}");
+        let far = ("Forwarded", "for=\"[2001:db8::7]:4711\"");
+        let (status, detail) = get_with(&app, path, &[far]).await;
+        assert_eq!(status, 403, "{path}");
+        assert!(detail.contains("2001:db8::7"), "{path}: {detail}");
+        // A client picking its address in the header the proxy does not maintain is refused.
+        let spoofed = [
+            ("Forwarded", "for=203.0.113.7"),
+            ("X-Forwarded-For", "10.9.9.9"),
+        ];
+        assert_eq!(get_with(&app, path, &spoofed).await.0, 403, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_listed_proxy_that_is_not_trusted_does_not_open_the_operator_page_to_its_clients() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.operations = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    assert_eq!(get_with(&app, "/", &[]).await.0, 200, "loopback is listed");
+    for header in RELAYED {
+        let (status, detail) = get_with(&app, "/", &[header]).await;
+        assert_eq!(status, 403, "{header:?}");
+        assert!(
+            detail.contains("add the proxy to `access.trusted_proxies`"),
+            "{header:?}: {detail}"
+        );
+        assert!(detail.contains("operator token"), "{header:?}: {detail}");
+    }
+}
+
+#[tokio::test]
+async fn the_token_opens_the_page_through_an_untrusted_proxy() {
+    const TOKEN: &str = "op-token-3d9a7c51e2";
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.operations = networks(&["127.0.0.1/32"]);
+        settings.access.operator_token = Some(TOKEN.into());
+    }))
+    .await;
+    let relayed = ("X-Forwarded-For", "203.0.113.7");
+    let bearer = format!("Bearer {TOKEN}");
+    let with_token = [relayed, ("Authorization", bearer.as_str())];
+    assert_eq!(get_with(&app, "/operator.json", &with_token).await.0, 200);
+    let (status, detail) = get_with(&app, "/operator.json", &[relayed]).await;
+    assert_eq!(status, 401);
+    assert!(detail.contains("`access.trusted_proxies`"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_trusted_proxy_relaying_without_naming_the_client_is_not_taken_for_it() {
+    let app = spawn_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.access.operations = networks(&["127.0.0.1/32"]);
+        settings.access.trusted_proxies = networks(&["127.0.0.1/32"]);
+    }))
+    .await;
+    for path in ["/metrics", "/operator.json"] {
+        assert_eq!(
+            get_with(&app, path, &[]).await.0,
+            200,
+            "{path} from the host"
+        );
+        for header in [("X-Real-IP", "203.0.113.7"), ("Forwarded", "proto=https")] {
+            let (status, detail) = get_with(&app, path, &[header]).await;
+            assert_eq!(status, 403, "{path} {header:?}");
+            assert!(
+                detail.contains("X-Forwarded-For or Forwarded"),
+                "{path} {header:?}: {detail}"
+            );
+        }
+    }
+}
