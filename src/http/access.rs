@@ -17,6 +17,7 @@
 use super::client_address::{client_address, Forwarding, HOW_TO_NAME_THE_CLIENT};
 use super::operator_access::{self, Caller, Relay};
 use super::problem::Problem;
+use super::routed_path::routed_path;
 use crate::config::{AccessSettings, Networks};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -164,14 +165,6 @@ fn header_lines(headers: &HeaderMap, name: HeaderName) -> Vec<&str> {
         .collect()
 }
 
-/// The path the router will match `request` against: actix-router percent-decodes
-/// every byte but `%`, `/` and `+` before matching, so `/%6Fperator.json` reaches
-/// `/operator.json`. Classifying the raw `request.path()` instead would let an
-/// encoded path slip past its route's allow-list.
-fn routed_path(request: &ServiceRequest) -> &str {
-    request.match_info().as_str()
-}
-
 /// Middleware refusing clients outside the route group's allow-list. Without
 /// an [`AccessPolicy`] in the app data every client is let through.
 pub async fn guard(
@@ -182,7 +175,7 @@ pub async fn guard(
         Some(policy) => {
             let headers = request.headers();
             policy.check(&Request {
-                path: routed_path(&request),
+                path: routed_path(request.request()),
                 peer: request.peer_addr().map(|socket| socket.ip()),
                 forwarding: Forwarding {
                     x_forwarded_for: header_lines(headers, X_FORWARDED_FOR),

@@ -6,6 +6,7 @@ use super::auth::WebhookAuth;
 use super::body::read_limited;
 use super::hook_path::{self, HookEvent};
 use super::problem::Problem;
+use super::routed_path::routed_path;
 use super::unmatched;
 use crate::defects::{CreateDefect, Outcome};
 use crate::kpis::DefectKpis;
@@ -69,7 +70,7 @@ pub async fn hook(
 /// The route and event a request may proceed with: its path names one, its
 /// secret is right, and the method fits the event.
 fn admit(request: &HttpRequest, state: &HookState) -> Result<(String, HookEvent), Problem> {
-    let Some((route, parsed)) = hook_path::parse_full(request.path()) else {
+    let Some((route, parsed)) = hook_path::parse_full(routed_path(request)) else {
         return Err(unmatched::problem(request));
     };
     let from_header = request
@@ -108,7 +109,7 @@ fn admit(request: &HttpRequest, state: &HookState) -> Result<(String, HookEvent)
 
 /// Notes `problem` as a refusal of `request` (path secret redacted), and gives it back.
 fn note_refusal(request: &HttpRequest, journal: &Journal, problem: Problem) -> Problem {
-    let path = unmatched::redact(request.path());
+    let path = unmatched::redact(routed_path(request));
     journal.record_refusal(JournalEntry {
         at: chrono::Utc::now(),
         route: route_segment(&path).to_owned(),
@@ -164,7 +165,7 @@ async fn create_defect(
     let result = ResultRef::from(&parsed.key);
     let request = RedactedRequest::new(
         request.method().as_str(),
-        &unmatched::redact(request.path()),
+        &unmatched::redact(routed_path(request)),
     );
     let note = |answer| {
         state.journal.record(JournalEntry {

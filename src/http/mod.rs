@@ -21,6 +21,7 @@ pub mod operator_access;
 pub mod operator_page;
 pub mod problem;
 pub mod request_span;
+pub mod routed_path;
 pub mod unmatched;
 
 use actix_web::web;

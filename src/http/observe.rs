@@ -23,7 +23,7 @@ pub async fn record(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
     let method = method_label(request.method());
-    let route = route_label(request.path());
+    let route = route_label(super::routed_path::routed_path(request.request()));
     let request_id = request.extensions().get::<RequestId>().map(|id| **id);
     let mut response = next.call(request).await?;
     metrics::http_request(

@@ -21,7 +21,7 @@ impl RootSpanBuilder for RedactedRootSpan {
         tracing::info_span!(
             "HTTP request",
             http.method = %request.method(),
-            http.target = %super::unmatched::redact(request.path()),
+            http.target = %super::unmatched::redact(super::routed_path::routed_path(request.request())),
             http.status_code = tracing::field::Empty,
             otel.kind = "server",
             otel.status_code = tracing::field::Empty,

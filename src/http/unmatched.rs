@@ -14,7 +14,7 @@ pub fn answer(request: &HttpRequest) -> HttpResponse {
 /// The 404 problem, after logging the request line (for a caller that notes it too).
 pub fn problem(request: &HttpRequest) -> Problem {
     // Only the path: query strings may carry secrets or personal data.
-    tracing::warn!(method = %request.method(), path = %redact(request.path()), "request matched no route");
+    tracing::warn!(method = %request.method(), path = %redact(super::routed_path::routed_path(request)), "request matched no route");
     Problem::new(
         StatusCode::NOT_FOUND,
         "no-route",

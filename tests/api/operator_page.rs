@@ -572,3 +572,39 @@ async fn the_operator_token_opens_the_page_from_anywhere_and_a_wrong_one_is_refu
         "the token is never rendered"
     );
 }
+
+/// A percent-encoded path is the path the router serves: `/%68ooks/…` is the
+/// hook route, so it is served, and a refusal on it is listed with its secret
+/// redacted like the plain path's.
+#[tokio::test]
+async fn percent_encoded_hook_paths_are_served_and_redacted_like_plain_ones() {
+    const WRONG_SECRET: &str = "wrong-secret-7c21";
+    let (app, seeded) = app_with_a_failure(AppOptions::cloud()).await;
+    let encoded = |secret: &str| format!("{}/%68ooks/shop/{secret}/defects", app.address);
+    let served = app
+        .client
+        .post(encoded(SECRET))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200, "{}", served.text().await.unwrap());
+    assert_eq!(app.jira.creates().await.len(), 1);
+    let refused = app
+        .client
+        .post(encoded(WRONG_SECRET))
+        .json(&seeded.body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let json = get(&app, "/operator.json").await.text().await.unwrap();
+    assert!(!json.contains(WRONG_SECRET) && !json.contains(SECRET), "{json}");
+    let view: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        view["failures"]["answers"][0]["request"],
+        "POST /hooks/shop/[redacted]/defects",
+        "{view:#}"
+    );
+}

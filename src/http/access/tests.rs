@@ -52,7 +52,7 @@ fn the_path_is_classified_as_the_router_decodes_it() {
         let request = actix_web::test::TestRequest::get()
             .uri(uri)
             .to_srv_request();
-        routed_path(&request).to_owned()
+        routed_path(request.request()).to_owned()
     };
     assert_eq!(decoded("/%6Fperator.json"), "/operator.json");
     assert_eq!(decoded("/%6d%65trics?x=%41"), "/metrics");
