@@ -112,7 +112,7 @@ fn metrics() {}
     responses(
         (status = 200, description = "The page (HTML, no script)", content_type = "text/html"),
         (status = 401, description = "access.operator_token is set and was not presented (Bearer, or Basic password)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not in access.operations (or, with neither it nor a token configured, not a loopback client)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not in access.operations (or relayed by a proxy not in access.trusted_proxies; with neither the list nor a token configured, not a loopback client connecting directly)", body = Problem, content_type = "application/problem+json"),
     ))]
 fn operator_page() {}
 

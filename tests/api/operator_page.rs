@@ -600,11 +600,13 @@ async fn percent_encoded_hook_paths_are_served_and_redacted_like_plain_ones() {
     assert_eq!(refused.status(), 401);
 
     let json = get(&app, "/operator.json").await.text().await.unwrap();
-    assert!(!json.contains(WRONG_SECRET) && !json.contains(SECRET), "{json}");
+    assert!(
+        !json.contains(WRONG_SECRET) && !json.contains(SECRET),
+        "{json}"
+    );
     let view: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
-        view["failures"]["answers"][0]["request"],
-        "POST /hooks/shop/[redacted]/defects",
+        view["failures"]["answers"][0]["request"], "POST /hooks/shop/[redacted]/defects",
         "{view:#}"
     );
 }
