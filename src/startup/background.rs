@@ -60,6 +60,7 @@ impl Background {
             tasks.push(super::reload::spawn_watcher(
                 reloader,
                 Duration::from_secs(settings.mappings.watch_secs),
+                wiring.mapping_files.clone(),
             ));
         }
         tasks.push(spawn_metrics_upkeep(metrics));

@@ -96,20 +96,38 @@ pub fn spawn_on_sighup(reloader: Arc<Reloader>) -> std::io::Result<tokio::task::
 ///
 /// Polls modification times rather than using OS file events: it works the
 /// same on every platform and on Kubernetes ConfigMap volumes (symlink swaps).
-pub fn spawn_watcher(reloader: Arc<Reloader>, every: Duration) -> tokio::task::JoinHandle<()> {
+/// `loaded` is the directory as it was when the running set was read, so an
+/// edit made while the service was starting is reloaded at the first look.
+pub fn spawn_watcher(
+    reloader: Arc<Reloader>,
+    every: Duration,
+    loaded: MappingFiles,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut seen = fingerprint(&reloader.dir);
+        let mut seen = loaded;
         let mut ticks = tokio::time::interval(every);
         ticks.tick().await;
         loop {
             ticks.tick().await;
-            let now = fingerprint(&reloader.dir);
+            let now = MappingFiles::of(&reloader.dir);
             if now != seen {
                 seen = now;
                 reloader.reload_and_log("mapping files changed").await;
             }
         }
     })
+}
+
+/// What the watcher compares: each file of the mappings directory with its
+/// modification time and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingFiles(Vec<(PathBuf, Option<SystemTime>, u64)>);
+
+impl MappingFiles {
+    /// The files of `dir` now (none when it cannot be read).
+    pub fn of(dir: &Path) -> Self {
+        Self(fingerprint(dir))
+    }
 }
 
 fn fingerprint(dir: &Path) -> Vec<(PathBuf, Option<SystemTime>, u64)> {

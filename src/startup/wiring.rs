@@ -3,6 +3,7 @@
 
 use super::adapters;
 use super::error::StartupError;
+use super::reload::MappingFiles;
 use crate::config::Settings;
 use crate::defects::CrashWindow;
 use crate::ledger::{self, EvidenceQueue, Ledger, WritebackLedger};
@@ -33,6 +34,9 @@ pub struct Wiring {
     pub projects: ProjectsHandle,
     /// The last check of each mapping file (start-up's, then each reload's).
     pub checks: Arc<CheckLog>,
+    /// The mapping files as they were just before the running set was read
+    /// (the reload watcher's starting point).
+    pub mapping_files: MappingFiles,
 }
 
 impl Wiring {
@@ -44,6 +48,7 @@ impl Wiring {
     /// Builds the adapters, checks that the mappings can be served and opens the ledger.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let adapters = adapters::build(&settings)?;
+        let mapping_files = MappingFiles::of(&settings.mappings.dir);
         let projects = servable::load(&settings.mappings.dir, &settings.auth)
             .map_err(StartupError::Mappings)?;
         if projects.is_empty() {
@@ -82,6 +87,7 @@ impl Wiring {
             testmanager: adapters.testmanager,
             projects: ProjectsHandle::new(projects),
             checks,
+            mapping_files,
             settings,
         })
     }

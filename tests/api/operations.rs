@@ -175,3 +175,43 @@ async fn the_http_preview_needs_the_secret_and_creates_nothing() {
     assert!(app.jira.creates().await.is_empty());
     assert!(app.jira.received("POST", "/remotelink").await.is_empty());
 }
+
+/// A mapping edited while the service starts — after its mappings were read,
+/// before the watcher first looked — is reloaded: the watcher starts from the
+/// files as they were read, not as it first finds them.
+#[tokio::test]
+async fn a_mapping_edited_during_start_up_is_reloaded() {
+    let prepared = prepare_app(AppOptions::cloud().tweak(|settings, _| {
+        settings.mappings.watch_secs = 1;
+    }))
+    .await;
+    let PreparedApp {
+        jira: _jira,
+        tm,
+        settings,
+        dir: _dir,
+    } = prepared;
+    let mapping = settings.mappings.dir.join("shop.toml");
+    let app = tm_defect_bridge::startup::Application::build(settings)
+        .await
+        .expect("app builds");
+    // This test's runtime has one thread: the watcher spawned by `build` has not run yet.
+    std::fs::write(&mapping, MAPPING.replace("failed in", "broke in")).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    let mut names = Vec::new();
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let seeded = SeededResult::new(None);
+        tm.seed(&seeded, "Failed").await;
+        let answer = create_defect_on(&address, &seeded.body()).await;
+        assert_eq!(answer.status(), 200);
+        let payload: Value = answer.json().await.unwrap();
+        names.push(payload["name"].as_str().unwrap_or_default().to_owned());
+        if names.last().is_some_and(|n| n.contains("broke in")) {
+            return;
+        }
+    }
+    panic!("the edit was never reloaded; summaries: {names:?}");
+}
