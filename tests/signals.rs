@@ -26,18 +26,10 @@ fn hangup() {
     assert!(status.success());
 }
 
-async fn get(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client
-        .get(format!("{}{path}", app.address))
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Polls the operator's view (`/operator.json`) until `done` holds for it; returns that view.
 async fn view_once(app: &TestApp, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..200 {
-        let view: Value = get(app, "/operator.json").await.json().await.unwrap();
+        let view: Value = app.get("/operator.json").await.json().await.unwrap();
         if done(&view) {
             return view;
         }
@@ -126,7 +118,7 @@ async fn each_mapping_shows_its_last_check_and_a_refused_reload_says_why() {
         refused["mappings"][0]["route"], "shop",
         "the old mapping stays in force"
     );
-    let page = get(&app, "/").await.text().await.unwrap();
+    let page = app.get("/").await.text().await.unwrap();
     assert!(
         page.contains("refused; the previous mappings stay in force."),
         "{page}"

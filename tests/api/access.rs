@@ -229,17 +229,7 @@ async fn a_percent_encoded_path_is_held_to_the_allow_list_of_the_route_it_reache
 #[test]
 fn the_bridge_refuses_to_start_with_an_empty_operator_token() {
     let dir = tempfile::tempdir().unwrap();
-    let store = format!("sqlite://{}", dir.path().join("ledger.db").display());
-    let config = dir.path().join("bridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[jira]\nflavour = \"cloud\"\nbase_url = \"https://jira.example.com/\"\n\n\
-             [testmanager]\nbase_url = \"https://tm.example.com/\"\nclient_id = \"x\"\n\n\
-             [store]\nurl = \"{store}\"\n"
-        ),
-    )
-    .unwrap();
+    let (config, _) = offline_config(dir.path(), "cloud");
     // `ledger list` loads the settings like `serve` does, and needs no upstream.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tm-defect-bridge"))
         .args(["ledger", "--config", &config.display().to_string(), "list"])

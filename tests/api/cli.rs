@@ -1,5 +1,6 @@
 //! The command line: `ledger list` and `ledger find` show what the ledger knows.
 
+use crate::support::offline_config;
 use std::process::Command;
 use std::time::Duration;
 use tm_defect_bridge::ledger::{self, IssueRecord};
@@ -23,17 +24,7 @@ fn bridge(args: &[&str]) -> (i32, String) {
 #[tokio::test]
 async fn ledger_list_and_find_show_entries() {
     let dir = tempfile::tempdir().unwrap();
-    let store = format!("sqlite://{}", dir.path().join("ledger.db").display());
-    let config = dir.path().join("bridge.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[jira]\nflavour = \"data_center\"\nbase_url = \"https://jira.example.com/\"\n\n\
-             [testmanager]\nbase_url = \"https://tm.example.com/\"\nclient_id = \"x\"\n\n\
-             [store]\nurl = \"{store}\"\n"
-        ),
-    )
-    .unwrap();
+    let (config, store) = offline_config(dir.path(), "data_center");
     let key = ResultKey::new(Uuid::new_v4(), Uuid::new_v4(), Some("row-3".into()));
     let ledger = ledger::connect(&store, 1).await.unwrap().results;
     ledger

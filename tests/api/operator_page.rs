@@ -139,14 +139,6 @@ async fn one_created_one_refused(options: AppOptions<'_>) -> (TestApp, SeededRes
     (app, created, refused)
 }
 
-async fn get(app: &TestApp, path: &str) -> reqwest::Response {
-    app.client
-        .get(format!("{}{path}", app.address))
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_headless_browser_shows_the_created_issue_the_failure_readiness_and_the_mapping() {
     // Evidence is queued but no worker takes it, so the queue holds still for the page.
@@ -156,7 +148,7 @@ async fn a_headless_browser_shows_the_created_issue_the_failure_readiness_and_th
     let (app, created, refused) = one_created_one_refused(options).await;
 
     // The JSON twin: the same view model the page is rendered from.
-    let response = get(&app, "/operator.json").await;
+    let response = app.get("/operator.json").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let view: Value = response.json().await.unwrap();
@@ -207,7 +199,7 @@ async fn a_headless_browser_shows_the_created_issue_the_failure_readiness_and_th
     );
 
     // The page itself, served with a policy that allows no script.
-    let response = get(&app, "/").await;
+    let response = app.get("/").await;
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
@@ -341,7 +333,7 @@ async fn calls_refused_at_the_edge_are_failures_and_no_secret_is_shown() {
         "nothing refused reached Jira"
     );
 
-    let json = get(&app, "/operator.json").await.text().await.unwrap();
+    let json = app.get("/operator.json").await.text().await.unwrap();
     let view: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(
         view["answers"],
@@ -381,7 +373,7 @@ async fn calls_refused_at_the_edge_are_failures_and_no_secret_is_shown() {
         "{unauthorized}"
     );
 
-    let html = get(&app, "/").await.text().await.unwrap();
+    let html = app.get("/").await.text().await.unwrap();
     let page_failures = section(&html, "failures");
     for status in [401, 400, 404] {
         assert!(
@@ -448,7 +440,7 @@ async fn answer(
 #[tokio::test]
 async fn the_openapi_document_lists_the_operator_routes() {
     let app = spawn_app(AppOptions::cloud()).await;
-    let doc: Value = get(&app, "/openapi.json").await.json().await.unwrap();
+    let doc: Value = app.get("/openapi.json").await.json().await.unwrap();
     for path in ["/", "/operator.json"] {
         let get = &doc["paths"][path]["get"];
         assert!(get["responses"]["200"].is_object(), "{path}: {get}");
@@ -599,7 +591,7 @@ async fn percent_encoded_hook_paths_are_served_and_redacted_like_plain_ones() {
         .unwrap();
     assert_eq!(refused.status(), 401);
 
-    let json = get(&app, "/operator.json").await.text().await.unwrap();
+    let json = app.get("/operator.json").await.text().await.unwrap();
     assert!(
         !json.contains(WRONG_SECRET) && !json.contains(SECRET),
         "{json}"

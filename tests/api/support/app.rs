@@ -193,6 +193,15 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs `path` (e.g. `/operator.json`) from the bridge.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Route `shop`'s URL with the secret in the path, then `rest` (e.g. `/preview`).
     pub fn hook_url(&self, rest: &str) -> String {
         hook_url(&self.address, rest)
@@ -311,6 +320,24 @@ pub fn settings(
         },
         writeback: Default::default(),
     }
+}
+
+/// A `bridge.toml` in `dir` for commands that call no upstream (`ledger …`):
+/// Jira of `flavour` (`cloud`, `data_center`) and Test Manager at example hosts,
+/// the ledger a SQLite file in `dir`. Returns the file and the ledger's URL.
+pub fn offline_config(dir: &Path, flavour: &str) -> (PathBuf, String) {
+    let store = format!("sqlite://{}", dir.join("ledger.db").display());
+    let config = dir.join("bridge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[jira]\nflavour = \"{flavour}\"\nbase_url = \"https://jira.example.com/\"\n\n\
+             [testmanager]\nbase_url = \"https://tm.example.com/\"\nclient_id = \"x\"\n\n\
+             [store]\nurl = \"{store}\"\n"
+        ),
+    )
+    .unwrap();
+    (config, store)
 }
 
 /// A SQLite ledger file inside `dir`.
