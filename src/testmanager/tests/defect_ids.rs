@@ -93,11 +93,7 @@ async fn failure_details_keep_the_logs_defect() {
         .await;
         fake.mount_case_and_execution().await;
         fake.mount_log_details(7).await;
-        let details = fake
-            .client()
-            .fetch_failure(project(), &key(None))
-            .await
-            .unwrap();
+        let details = fake.fetch_failure().await.unwrap();
         assert_eq!(details.defect_id().as_deref(), expected);
     }
 }

@@ -24,11 +24,7 @@ async fn unknown_execution_or_test_case_is_not_found() {
         }),
     )
     .await;
-    let err = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap_err();
+    let err = fake.fetch_failure().await.unwrap_err();
     assert!(
         matches!(&err, TestManagerError::NotFound { what: "test execution", id } if *id == execution().to_string()),
         "{err:?}"
@@ -45,11 +41,7 @@ async fn unknown_execution_or_test_case_is_not_found() {
         }),
     )
     .await;
-    let err = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap_err();
+    let err = fake.fetch_failure().await.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -76,11 +68,7 @@ async fn server_error_with_html_names_the_call() {
         }),
     )
     .await;
-    let err = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap_err();
+    let err = fake.fetch_failure().await.unwrap_err();
     match &err {
         TestManagerError::Upstream {
             call,
@@ -175,11 +163,7 @@ async fn unreadable_body_is_a_decode_error() {
     )
     .await;
     fake.mount_case_and_execution().await;
-    let err = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap_err();
+    let err = fake.fetch_failure().await.unwrap_err();
     assert!(
         matches!(
             err,

@@ -35,11 +35,7 @@ async fn markdown_as_plain_text_and_robot_logs_404() {
         ResponseTemplate::new(200).set_body_raw("# Failed\n- cart total", "text/plain"),
     )
     .await;
-    let details = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap();
+    let details = fake.fetch_failure().await.unwrap();
     assert_eq!(
         details.assertions_markdown.as_deref(),
         Some("# Failed\n- cart total")

@@ -29,20 +29,9 @@ fn skips(requests: &[Request]) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn pages_through_three_pages_with_paging_counts() {
-    let mut logs = filler(249);
-    logs.push(log(
-        250,
-        case(),
-        Value::Null,
-        "Failed",
-        "2024-05-01T10:00:00Z",
-    ));
+    let logs = filler_then_failure(249);
     let fake = fake_with_logs(logs, PagingStyle::Full, OnlyFailedFilter::ByResult).await;
-    let details = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap();
+    let details = fake.fetch_failure().await.unwrap();
     assert_eq!(details.log.id, log_id(250));
     let paged = fake.requests_to(&fake.paged_path()).await;
     assert_eq!(
@@ -54,20 +43,9 @@ async fn pages_through_three_pages_with_paging_counts() {
 
 #[tokio::test]
 async fn pages_through_three_pages_without_paging() {
-    let mut logs = filler(249);
-    logs.push(log(
-        250,
-        case(),
-        Value::Null,
-        "Failed",
-        "2024-05-01T10:00:00Z",
-    ));
+    let logs = filler_then_failure(249);
     let fake = fake_with_logs(logs, PagingStyle::Missing, OnlyFailedFilter::ByResult).await;
-    let details = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap();
+    let details = fake.fetch_failure().await.unwrap();
     assert_eq!(details.log.id, log_id(250));
     assert_eq!(fake.requests_to(&fake.paged_path()).await.len(), 3);
 
@@ -78,11 +56,7 @@ async fn pages_through_three_pages_without_paging() {
         OnlyFailedFilter::ByResult,
     )
     .await;
-    let err = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap_err();
+    let err = fake.fetch_failure().await.unwrap_err();
     assert!(
         matches!(err, TestManagerError::LogNotFound { .. }),
         "{err:?}"
@@ -124,11 +98,7 @@ async fn latest_failed_run_is_chosen() {
         ),
     ];
     let fake = fake_with_logs(logs, PagingStyle::Full, OnlyFailedFilter::ByResult).await;
-    let details = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap();
+    let details = fake.fetch_failure().await.unwrap();
     assert_eq!(details.log.id, log_id(3));
     assert_eq!(details.test_case.obj_key.as_deref(), Some("SHOP:42"));
     assert_eq!(details.test_case.labels, ["smoke", "payments"]);
@@ -186,11 +156,7 @@ async fn failed_result_without_has_error_is_found() {
     failed["hasError"] = json!(false);
     for filter in [OnlyFailedFilter::ByResult, OnlyFailedFilter::ByHasError] {
         let fake = fake_with_logs(vec![failed.clone()], PagingStyle::Full, filter).await;
-        let details = fake
-            .client()
-            .fetch_failure(project(), &key(None))
-            .await
-            .unwrap();
+        let details = fake.fetch_failure().await.unwrap();
         assert_eq!(details.log.id, log_id(1));
         assert_eq!(details.log.has_error, Some(false));
     }
@@ -203,11 +169,7 @@ async fn passed_only_is_not_failed() {
         log(2, case(), Value::Null, "None", "2024-05-01T09:00:00Z"),
     ];
     let fake = fake_with_logs(logs, PagingStyle::Full, OnlyFailedFilter::ByResult).await;
-    let err = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap_err();
+    let err = fake.fetch_failure().await.unwrap_err();
     assert!(
         matches!(&err, TestManagerError::NotFailed { result } if result == "Passed"),
         "{err:?}"
@@ -217,11 +179,7 @@ async fn passed_only_is_not_failed() {
 #[tokio::test]
 async fn no_log_at_all_is_log_not_found() {
     let fake = fake_with_logs(filler(5), PagingStyle::Full, OnlyFailedFilter::ByResult).await;
-    let err = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap_err();
+    let err = fake.fetch_failure().await.unwrap_err();
     match err {
         TestManagerError::LogNotFound {
             execution: e,

@@ -70,6 +70,19 @@ fn log(n: usize, test_case: Uuid, variation: Value, result: &str, end: &str) -> 
     })
 }
 
+/// [`filler`], then log `count + 1`: the test case's one failed run.
+fn filler_then_failure(count: usize) -> Vec<Value> {
+    let mut logs = filler(count);
+    logs.push(log(
+        count + 1,
+        case(),
+        Value::Null,
+        "Failed",
+        "2024-05-01T10:00:00Z",
+    ));
+    logs
+}
+
 fn filler(count: usize) -> Vec<Value> {
     (0..count)
         .map(|n| {
@@ -244,6 +257,11 @@ impl Fake {
 
     fn client(&self) -> TestManagerClient {
         TestManagerClient::new(reqwest::Client::new(), self.connection())
+    }
+
+    /// The failure of the result without variation, as the client fetches it.
+    async fn fetch_failure(&self) -> Result<FailureDetails, TestManagerError> {
+        self.client().fetch_failure(project(), &key(None)).await
     }
 
     fn api_path(&self, rest: &str) -> String {

@@ -5,11 +5,7 @@ use std::collections::HashSet;
 
 async fn assert_paths(prefix: &str, token_path: &str) {
     let fake = Fake::standard(prefix, Duration::ZERO).await;
-    let details = fake
-        .client()
-        .fetch_failure(project(), &key(None))
-        .await
-        .unwrap();
+    let details = fake.fetch_failure().await.unwrap();
     assert_eq!(details.log.id, log_id(7));
     let received: HashSet<String> = fake
         .received()
