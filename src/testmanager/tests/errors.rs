@@ -9,19 +9,15 @@ async fn unknown_execution_or_test_case_is_not_found() {
     let fake = Fake::cloud().await;
     fake.mount_logs(Vec::new(), PagingStyle::Full, OnlyFailedFilter::ByResult)
         .await;
-    fake.get(
-        fake.api_path(&format!("testcases/{}", case())),
-        api(&fake.state, |_| {
-            ResponseTemplate::new(200).set_body_json(json!({"id": case(), "name": "x"}))
-        }),
+    fake.answer(
+        &format!("testcases/{}", case()),
+        ResponseTemplate::new(200).set_body_json(json!({"id": case(), "name": "x"})),
     )
     .await;
-    fake.get(
-        fake.api_path(&format!("testexecutions/{}", execution())),
-        api(&fake.state, |_| {
-            ResponseTemplate::new(404)
-                .set_body_json(json!({"errorMessage": "Test execution not found"}))
-        }),
+    fake.answer(
+        &format!("testexecutions/{}", execution()),
+        ResponseTemplate::new(404)
+            .set_body_json(json!({"errorMessage": "Test execution not found"})),
     )
     .await;
     let err = fake.fetch_failure().await.unwrap_err();
@@ -34,11 +30,9 @@ async fn unknown_execution_or_test_case_is_not_found() {
     let fake = Fake::cloud().await;
     fake.mount_logs(Vec::new(), PagingStyle::Full, OnlyFailedFilter::ByResult)
         .await;
-    fake.get(
-        fake.api_path(&format!("testexecutions/{}", execution())),
-        api(&fake.state, |_| {
-            ResponseTemplate::new(200).set_body_json(json!({"id": execution(), "name": "x"}))
-        }),
+    fake.answer(
+        &format!("testexecutions/{}", execution()),
+        ResponseTemplate::new(200).set_body_json(json!({"id": execution(), "name": "x"})),
     )
     .await;
     let err = fake.fetch_failure().await.unwrap_err();
@@ -143,23 +137,10 @@ async fn client_timeout_is_reported_per_call() {
 #[tokio::test]
 async fn unreadable_body_is_a_decode_error() {
     let fake = Fake::cloud().await;
-    fake.mount_logs(
-        vec![log(
-            1,
-            case(),
-            Value::Null,
-            "Failed",
-            "2024-05-01T10:00:00Z",
-        )],
-        PagingStyle::Full,
-        OnlyFailedFilter::ByResult,
-    )
-    .await;
-    fake.get(
-        fake.api_path(&format!("testcases/{}", case())),
-        api(&fake.state, |_| {
-            ResponseTemplate::new(200).set_body_json(json!({"id": "not-a-uuid"}))
-        }),
+    fake.mount_one_failed_log().await;
+    fake.answer(
+        &format!("testcases/{}", case()),
+        ResponseTemplate::new(200).set_body_json(json!({"id": "not-a-uuid"})),
     )
     .await;
     fake.mount_case_and_execution().await;

@@ -6,18 +6,7 @@ use super::*;
 #[tokio::test]
 async fn markdown_as_plain_text_and_robot_logs_404() {
     let fake = Fake::cloud().await;
-    fake.mount_logs(
-        vec![log(
-            1,
-            case(),
-            Value::Null,
-            "Failed",
-            "2024-05-01T10:00:00Z",
-        )],
-        PagingStyle::Full,
-        OnlyFailedFilter::ByResult,
-    )
-    .await;
+    fake.mount_one_failed_log().await;
     fake.mount_case_and_execution().await;
     // Assertions in a paged envelope; markdown as text; robot logs not mounted (404).
     fake.get(

@@ -284,6 +284,22 @@ impl Fake {
             .await;
     }
 
+    /// Answers GET `rest` under the project's API with `template`, behind the token check.
+    async fn answer(&self, rest: &str, template: ResponseTemplate) {
+        self.get(
+            self.api_path(rest),
+            api(&self.state, move |_| template.clone()),
+        )
+        .await;
+    }
+
+    /// The listing holds one log: the test case's failed run, log 1.
+    async fn mount_one_failed_log(&self) {
+        let failed = log(1, case(), Value::Null, "Failed", "2024-05-01T10:00:00Z");
+        self.mount_logs(vec![failed], PagingStyle::Full, OnlyFailedFilter::ByResult)
+            .await;
+    }
+
     /// The paged log listing over `logs`, honouring `top`, `skip` and `onlyFailed`.
     async fn mount_logs(&self, logs: Vec<Value>, style: PagingStyle, filter: OnlyFailedFilter) {
         let listing = api(&self.state, move |request| {
