@@ -30,6 +30,12 @@ fn load_alone(path: &std::path::Path) -> Result<Settings, ConfigError> {
     loaded.expect("the jail ran the load")
 }
 
+/// Loads `text` as a `bridge.toml` of its own (see [`load_alone`]).
+fn load_text(text: &str) -> Result<Settings, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    load_alone(&write(&dir, "bridge.toml", text))
+}
+
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> PathBuf {
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
@@ -135,23 +141,17 @@ fn routes_are_served_with_a_secret_or_when_explicitly_open() {
 
 #[test]
 fn unknown_key_is_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(
-        &dir,
-        "bridge.toml",
-        &format!("{MINIMAL}\nclient_sekret = 1\n"),
-    );
-    let err = load_alone(&path).unwrap_err().to_string();
+    let err = load_text(&format!("{MINIMAL}\nclient_sekret = 1\n"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("client_sekret"), "{err}");
     assert!(err.contains("bridge.toml"), "{err}");
 }
 
 #[test]
 fn secret_in_file_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
     let text = MINIMAL.replace("email =", "token = \"oops\"\nemail =");
-    let path = write(&dir, "bridge.toml", &text);
-    let err = load_alone(&path).unwrap_err().to_string();
+    let err = load_text(&text).unwrap_err().to_string();
     assert!(err.contains("jira.token"), "{err}");
     assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
     assert!(!err.contains("oops"), "{err}");
@@ -159,9 +159,7 @@ fn secret_in_file_is_refused() {
 
 #[test]
 fn writeback_defaults_apply_without_the_section() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "bridge.toml", MINIMAL);
-    let w = load_alone(&path).unwrap().writeback;
+    let w = load_text(MINIMAL).unwrap().writeback;
     assert!(w.enabled);
     assert!(w.webhook_secret.is_none() && w.webhook_secret_previous.is_none());
     assert!(w.webhook_path_secret.is_none());
@@ -260,7 +258,6 @@ fn writeback_secrets_come_from_files() {
 
 #[test]
 fn writeback_refuses_secrets_and_unknown_keys_in_the_toml() {
-    let dir = tempfile::tempdir().unwrap();
     for (key, expected) in [
         ("webhook_secret", "BRIDGE_WRITEBACK__WEBHOOK_SECRET"),
         (
@@ -273,12 +270,9 @@ fn writeback_refuses_secrets_and_unknown_keys_in_the_toml() {
         ),
         ("reconcile_every", "reconcile_every"),
     ] {
-        let path = write(
-            &dir,
-            "bridge.toml",
-            &format!("{MINIMAL}\n[writeback]\n{key} = \"oops\"\n"),
-        );
-        let err = load_alone(&path).unwrap_err().to_string();
+        let err = load_text(&format!("{MINIMAL}\n[writeback]\n{key} = \"oops\"\n"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bridge.toml"), "{err}");
         assert!(err.contains(expected), "{err}");
         assert!(!err.contains("oops"), "{err}");
@@ -287,22 +281,14 @@ fn writeback_refuses_secrets_and_unknown_keys_in_the_toml() {
 
 #[test]
 fn missing_secret_names_the_variable() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "bridge.toml", MINIMAL);
-    let settings = load_alone(&path).unwrap();
+    let settings = load_text(MINIMAL).unwrap();
     let err = settings.require_secrets().unwrap_err().to_string();
     assert!(err.contains("BRIDGE_JIRA__TOKEN"), "{err}");
 }
 
 #[test]
 fn access_lists_parse_and_a_bad_network_is_named_by_its_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let good = write(
-        &dir,
-        "good.toml",
-        &format!("{MINIMAL}\n[access]\nhooks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\ntrusted_proxies = [\"127.0.0.1\"]\n"),
-    );
-    let settings = load_alone(&good).unwrap();
+    let settings = load_text(&format!("{MINIMAL}\n[access]\nhooks = [\"10.0.0.0/8\", \"2001:db8::/32\"]\ntrusted_proxies = [\"127.0.0.1\"]\n")).unwrap();
     assert!(settings.access.hooks.contains("10.9.8.7".parse().unwrap()));
     assert!(!settings.access.hooks.contains("11.0.0.1".parse().unwrap()));
     assert!(settings.access.jira.is_empty());
@@ -311,21 +297,18 @@ fn access_lists_parse_and_a_bad_network_is_named_by_its_key() {
         .trusted_proxies
         .contains("127.0.0.1".parse().unwrap()));
 
-    let bad = write(
-        &dir,
-        "bad.toml",
-        &format!("{MINIMAL}\n[access]\noperations = [\"10.0.0/8\"]\n"),
-    );
-    let err = load_alone(&bad).unwrap_err().to_string();
+    let err = load_text(&format!(
+        "{MINIMAL}\n[access]\noperations = [\"10.0.0/8\"]\n"
+    ))
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("access.operations"), "{err}");
     assert!(err.contains("10.0.0/8"), "{err}");
 }
 
 #[test]
 fn tls_is_off_unless_both_files_are_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "bridge.toml", MINIMAL);
-    let settings = load_alone(&path).unwrap();
+    let settings = load_text(MINIMAL).unwrap();
     assert!(settings.server.tls_cert.is_none() && settings.server.tls_key.is_none());
 }
 
