@@ -17,6 +17,8 @@
 //!
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a few iterations only.
 
+mod common;
+
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -969,22 +971,13 @@ async fn part_b(requests: usize, delay: Duration) {
 }
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let full = common::full_mode("Create Defect", "");
     let (a1, a2, a3, b) = if full {
         (2000, 300, 200, 20)
     } else {
         (20, 5, 5, 3)
     };
     let started = Instant::now();
-    println!(
-        "tm-defect-bridge Create Defect benchmark ({} mode)",
-        if full {
-            "full"
-        } else {
-            "quick; pass --bench for the full"
-        }
-    );
-    println!();
     part_a1(a1);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -29,6 +29,8 @@
 //! Without `--bench` (e.g. `cargo test --benches`) it runs a few iterations on
 //! small ledgers only.
 
+mod common;
+
 use chrono::{DateTime, Duration as Age, SubsecRound, Utc};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -941,23 +943,14 @@ async fn part_reconcile(issues: u32, changed: u32) {
 }
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let full = common::full_mode("write-back", &format!(", {cpus} CPUs"));
     let (webhook_issues, iterations, reconcile_issues, changed) = if full {
         (1_000, 500, 10_000, 100)
     } else {
         (20, 10, 300, 3)
     };
     let started = Instant::now();
-    println!(
-        "tm-defect-bridge write-back benchmark ({} mode, {} CPUs)",
-        if full {
-            "full"
-        } else {
-            "quick; pass --bench for the full"
-        },
-        std::thread::available_parallelism().map_or(0, |n| n.get())
-    );
-    println!();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
