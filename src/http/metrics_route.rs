@@ -5,7 +5,7 @@
 //! of the bridge reads, so a scrape shows what `/readyz` and the operator's
 //! page would show at that moment.
 
-use crate::ledger::{EvidenceQueue, EvidenceState, Ledger, WritebackLedger};
+use crate::ledger::{EntryState, EvidenceQueue, EvidenceState, Ledger, WritebackLedger};
 use crate::status::readiness::Readiness;
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -28,16 +28,6 @@ pub struct MetricsState {
     pub ready_within: Duration,
 }
 
-/// The evidence states the queue gauge always reports (0 when none), so a
-/// dashboard shows a flat line rather than no data.
-const EVIDENCE_STATES: [EvidenceState; 5] = [
-    EvidenceState::Pending,
-    EvidenceState::Uploading,
-    EvidenceState::Done,
-    EvidenceState::Skipped,
-    EvidenceState::Failed,
-];
-
 /// Renders every metric; ledger entries and evidence rows by state, the
 /// write-back queue depth and each dependency's readiness are read now.
 pub async fn metrics(state: web::Data<MetricsState>) -> HttpResponse {
@@ -45,31 +35,38 @@ pub async fn metrics(state: web::Data<MetricsState>) -> HttpResponse {
     for (dependency, status) in state.readiness.report(state.ready_within) {
         crate::metrics::dependency_ready(dependency, status.ready);
     }
-    match state.ledger.count_by_state().await {
+    let (entries, evidence, writeback) = tokio::join!(
+        state.ledger.count_by_state(),
+        state.evidence.count_by_state(),
+        state.writeback.depth(),
+    );
+    // Every state is reported, 0 when none, so a dashboard shows a flat line rather than no data.
+    match entries {
         Ok(counts) => {
-            for state_name in ["claimed", "uncertain", "created"] {
+            for entry_state in EntryState::ALL {
+                let name = entry_state.as_str();
                 let n = counts
                     .iter()
-                    .find(|(s, _)| s == state_name)
+                    .find(|(s, _)| s == name)
                     .map_or(0, |(_, n)| *n);
-                crate::metrics::ledger_entries(state_name, n);
+                crate::metrics::ledger_entries(name, n);
             }
         }
         Err(e) => tracing::warn!(error = %e, "could not count ledger entries for /metrics"),
     }
-    match state.evidence.count_by_state().await {
+    match evidence {
         Ok(counts) => {
-            for evidence_state in EVIDENCE_STATES {
+            for evidence_state in EvidenceState::ALL {
                 let n = counts
                     .iter()
-                    .find(|(s, _)| *s == evidence_state)
+                    .find(|(s, _)| s == evidence_state)
                     .map_or(0, |(_, n)| *n);
                 crate::metrics::evidence_queue(evidence_state.as_str(), n);
             }
         }
         Err(e) => tracing::warn!(error = %e, "could not count the evidence queue for /metrics"),
     }
-    match state.writeback.depth().await {
+    match writeback {
         Ok(depth) => crate::metrics::writeback_queue(depth),
         Err(e) => tracing::warn!(error = %e, "could not measure the write-back queue for /metrics"),
     }

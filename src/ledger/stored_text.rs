@@ -1,11 +1,14 @@
 //! Enums the stores keep as text: one table per enum gives both directions, so the text
 //! written and the text accepted cannot drift apart.
 
-/// Implements `as_str` (the stored text) and `FromStr` (anything else is
+/// Implements `ALL`, `as_str` (the stored text) and `FromStr` (anything else is
 /// [`LedgerError::Corrupt`](super::LedgerError::Corrupt), naming `$what`) for `$ty`.
 macro_rules! stored_text {
     ($ty:ident, $what:literal { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
             /// The stored text form.
             pub fn as_str(self) -> &'static str {
                 match self {
