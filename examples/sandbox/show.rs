@@ -27,19 +27,18 @@ pub fn flavour_name(flavour: JiraFlavour) -> &'static str {
     }
 }
 
-/// The stand-in Jira's first issue once its evidence (`files` attachments and
-/// the summary comment) arrived, or as it is when `patience` ran out.
-pub async fn wait_for_issue(
-    jira: &FakeJira,
-    files: usize,
-    patience: Duration,
-) -> Option<FakeIssue> {
+/// Whether `issue` holds all its evidence: every file and the summary comment.
+pub fn evidence_arrived(issue: &FakeIssue) -> bool {
+    issue.attachments.len() >= EVIDENCE_FILES && !issue.comments.is_empty()
+}
+
+/// The stand-in Jira's first issue once its evidence arrived, or as it is when
+/// `patience` ran out.
+pub async fn wait_for_issue(jira: &FakeJira, patience: Duration) -> Option<FakeIssue> {
     let started = Instant::now();
     loop {
         let first = jira.issues().into_iter().next();
-        let settled = first
-            .as_ref()
-            .is_some_and(|i| i.attachments.len() >= files && !i.comments.is_empty());
+        let settled = first.as_ref().is_some_and(evidence_arrived);
         if settled || started.elapsed() > patience {
             return first;
         }
@@ -279,8 +278,7 @@ pub async fn follow_new_issues(issues: Issues, flavour: JiraFlavour, mut seen: u
             .flatten();
         let Some(next) = next else { continue };
         let noticed = *first_noticed.get_or_insert_with(Instant::now);
-        let settled = next.attachments.len() >= EVIDENCE_FILES && !next.comments.is_empty();
-        if settled || noticed.elapsed() > Duration::from_secs(10) {
+        if evidence_arrived(&next) || noticed.elapsed() > Duration::from_secs(10) {
             heading(&format!("A new issue in the stand-in Jira: {}", next.key));
             issue(&next, flavour);
             seen += 1;

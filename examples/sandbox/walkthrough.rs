@@ -2,7 +2,6 @@
 //! it, the answer, the Jira issue with its evidence, and the KPI answer.
 
 use crate::config::{hook_url, kpi_url};
-use crate::seed::EVIDENCE_FILES;
 use crate::show;
 use crate::Sandbox;
 use serde_json::Value;
@@ -38,12 +37,12 @@ pub async fn run(sandbox: &Sandbox, log: &Path) -> bool {
         return false;
     }
 
-    let issue = show::wait_for_issue(&sandbox.jira, EVIDENCE_FILES, Duration::from_secs(30)).await;
+    let issue = show::wait_for_issue(&sandbox.jira, Duration::from_secs(30)).await;
     show::heading("3. The Jira issue, with the evidence uploaded after the answer");
     let complete = match issue {
         Some(issue) => {
             show::issue(&issue, sandbox.flavour);
-            issue.attachments.len() >= EVIDENCE_FILES
+            show::evidence_arrived(&issue)
         }
         None => {
             println!("(no issue arrived in the stand-in Jira)");
