@@ -40,6 +40,7 @@
 //! - [`config`] — `bridge.toml` with `BRIDGE_*` overrides; secrets.
 //! - [`metrics`] — Prometheus metric names and the recorder.
 //! - [`result_key`] — the identity of a Test Manager result and its Jira label.
+//! - [`secret_match`] — how every presented secret is compared with the configured one.
 //! - [`byte_stream`] — the `ByteStream` files travel in from Test Manager to the tracker.
 //! - [`worker_signal`] — wakes and stops a queue worker.
 //! - [`telemetry`] — logging, with webhook secrets redacted from request paths.
@@ -56,6 +57,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod outbound;
 pub mod result_key;
+pub mod secret_match;
 pub mod servable;
 pub mod startup;
 pub mod status;

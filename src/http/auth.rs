@@ -4,9 +4,9 @@
 //! it is compared in constant time, and a refusal reveals nothing about which
 //! part was wrong. Only the fact of a refusal is logged.
 
-use secrecy::{ExposeSecret, SecretString};
+use crate::secret_match::secret_matches;
+use secrecy::SecretString;
 use std::collections::BTreeMap;
-use subtle::ConstantTimeEq;
 
 /// Secrets per route, and whether routes without one are open.
 #[derive(Clone)]
@@ -62,10 +62,8 @@ impl WebhookAuth {
         match expected {
             None => self.allow_unauthenticated && from_path.is_none(),
             Some(expected) => {
-                let expected = expected.expose_secret().as_bytes();
-                let matches = |given: Option<&str>| {
-                    given.is_some_and(|g| bool::from(g.as_bytes().ct_eq(expected)))
-                };
+                let matches =
+                    |given: Option<&str>| given.is_some_and(|g| secret_matches(expected, g));
                 // Evaluate both so timing does not tell which one was tried.
                 let by_path = matches(from_path);
                 let by_header = matches(from_header);

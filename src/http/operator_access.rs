@@ -17,13 +17,11 @@
 use super::client_address::HOW_TO_NAME_THE_CLIENT;
 use super::problem::Problem;
 use crate::config::AccessSettings;
+use crate::secret_match::secret_matches;
 use actix_web::http::header::HeaderValue;
 use actix_web::http::StatusCode;
 use base64::Engine as _;
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use std::net::IpAddr;
-use subtle::ConstantTimeEq;
 
 /// The `WWW-Authenticate` challenge of a 401, so that a browser asks for the token.
 pub(super) const CHALLENGE: HeaderValue =
@@ -56,7 +54,7 @@ pub(super) struct Caller<'r> {
 pub(super) fn admit(settings: &AccessSettings, caller: &Caller<'_>) -> Result<(), Problem> {
     let presented = caller.authorization.and_then(presented_token);
     if let (Some(token), Some(presented)) = (&settings.operator_token, &presented) {
-        if same_secret(token, presented) {
+        if secret_matches(token, presented) {
             return Ok(());
         }
     }
@@ -182,18 +180,11 @@ fn presented_token(authorization: &str) -> Option<String> {
     }
 }
 
-/// Compares digests in constant time, so neither the content nor the length of
-/// the token leaks through timing.
-fn same_secret(expected: &SecretString, presented: &str) -> bool {
-    let expected = Sha256::digest(expected.expose_secret().as_bytes());
-    let presented = Sha256::digest(presented.as_bytes());
-    expected.ct_eq(&presented).into()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Networks;
+    use secrecy::SecretString;
 
     const TOKEN: &str = "op-token-1234-5678";
 

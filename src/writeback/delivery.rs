@@ -15,9 +15,9 @@ use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 use crate::config::WritebackSettings;
+use crate::secret_match::secret_matches;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -139,9 +139,7 @@ impl WebhookSecrets {
 
     /// Whether `given` equals the path secret, compared in constant time.
     fn path_matches(&self, given: &str) -> bool {
-        self.path
-            .as_ref()
-            .is_some_and(|p| bool::from(given.as_bytes().ct_eq(p.expose_secret().as_bytes())))
+        self.path.as_ref().is_some_and(|p| secret_matches(p, given))
     }
 }
 
