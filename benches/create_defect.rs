@@ -749,29 +749,22 @@ async fn start_bridge(flavour: JiraFlavour) -> Bridge {
             ..Default::default()
         },
         jira: JiraSettings {
-            flavour,
-            base_url: Url::parse(&jira.uri()).unwrap(),
-            browse_url: None,
             email: (flavour == JiraFlavour::Cloud).then(|| "bot@example.com".to_owned()),
             token: Some(SecretString::from("jira-token")),
-            token_file: None,
             connect_timeout_ms: 2_000,
             timeout_ms: 5_000,
-            field_cache_secs: 600,
             verify_on_start: false,
+            ..JiraSettings::new(flavour, Url::parse(&jira.uri()).unwrap())
         },
         testmanager: TestManagerSettings {
-            base_url: Url::parse(&format!("{}{TM_PREFIX}", tm.uri())).unwrap(),
-            token_url: None,
-            client_id: "bridge-client".into(),
             client_secret: Some(SecretString::from("tm-secret")),
-            client_secret_file: None,
             scope: "TM.TestExecutions.Read".into(),
-            defect_path: "api/v2/{projectId}/defects/{defectId}".into(),
-            defect_status_field: "status".into(),
-            defect_priority_field: "priority".into(),
             connect_timeout_ms: 2_000,
             timeout_ms: 5_000,
+            ..TestManagerSettings::new(
+                Url::parse(&format!("{}{TM_PREFIX}", tm.uri())).unwrap(),
+                "bridge-client",
+            )
         },
         store: StoreSettings {
             url: format!("sqlite://{}", dir.path().join("ledger.db").display()),

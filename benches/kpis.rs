@@ -72,29 +72,18 @@ fn settings(jira: &MockServer, mappings: std::path::PathBuf, store: String) -> S
             ..Default::default()
         },
         jira: JiraSettings {
-            flavour: JiraFlavour::DataCenter,
-            base_url: base.clone(),
-            browse_url: None,
-            email: None,
             token: Some(SecretString::from("bench-token")),
-            token_file: None,
             connect_timeout_ms: 2_000,
             timeout_ms: 10_000,
-            field_cache_secs: 600,
             verify_on_start: false,
+            ..JiraSettings::new(JiraFlavour::DataCenter, base.clone())
         },
         testmanager: TestManagerSettings {
-            base_url: base,
-            token_url: None,
-            client_id: "bench".into(),
             client_secret: Some(SecretString::from("bench")),
-            client_secret_file: None,
             scope: "TM.TestExecutions.Read".into(),
-            defect_path: "api/v2/{projectId}/defects/{defectId}".into(),
-            defect_status_field: "status".into(),
-            defect_priority_field: "priority".into(),
             connect_timeout_ms: 2_000,
             timeout_ms: 10_000,
+            ..TestManagerSettings::new(base, "bench")
         },
         store: StoreSettings {
             url: store,

@@ -526,29 +526,22 @@ fn settings(
             ..Default::default()
         },
         jira: JiraSettings {
-            flavour: JiraFlavour::Cloud,
-            base_url: Url::parse(&jira.uri()).unwrap(),
-            browse_url: None,
             email: Some("bot@example.com".into()),
             token: Some(SecretString::from("jira-token")),
-            token_file: None,
             connect_timeout_ms: 2_000,
             timeout_ms: 10_000,
-            field_cache_secs: 600,
             verify_on_start: false,
+            ..JiraSettings::new(JiraFlavour::Cloud, Url::parse(&jira.uri()).unwrap())
         },
         testmanager: TestManagerSettings {
-            base_url: Url::parse(&format!("{}{TM_PREFIX}", tm.uri())).unwrap(),
-            token_url: None,
-            client_id: "bridge-client".into(),
             client_secret: Some(SecretString::from("tm-secret")),
-            client_secret_file: None,
             scope: "TM.TestExecutions.Read TM.Defects.Read TM.Defects.Write".into(),
-            defect_path: "api/v2/{projectId}/defects/{defectId}".into(),
-            defect_status_field: "status".into(),
-            defect_priority_field: "priority".into(),
             connect_timeout_ms: 2_000,
             timeout_ms: 10_000,
+            ..TestManagerSettings::new(
+                Url::parse(&format!("{}{TM_PREFIX}", tm.uri())).unwrap(),
+                "bridge-client",
+            )
         },
         store: StoreSettings {
             url: format!("sqlite://{}", dir.join("ledger.db").display()),

@@ -343,6 +343,25 @@ pub struct JiraSettings {
     pub verify_on_start: bool,
 }
 
+impl JiraSettings {
+    /// `flavour` at `base_url` with every optional key at the default `bridge.toml`
+    /// gives it, and no e-mail or token yet.
+    pub fn new(flavour: JiraFlavour, base_url: Url) -> Self {
+        Self {
+            flavour,
+            base_url,
+            browse_url: None,
+            email: None,
+            token: None,
+            token_file: None,
+            connect_timeout_ms: defaults::connect_timeout_ms(),
+            timeout_ms: defaults::request_timeout_ms(),
+            field_cache_secs: defaults::field_cache_secs(),
+            verify_on_start: defaults::yes(),
+        }
+    }
+}
+
 /// Connection to the Test Manager REST API.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -377,6 +396,26 @@ pub struct TestManagerSettings {
     /// Total timeout of one call in milliseconds.
     #[serde(default = "defaults::request_timeout_ms")]
     pub timeout_ms: u64,
+}
+
+impl TestManagerSettings {
+    /// The External Application `client_id` at `base_url` with every optional key
+    /// at the default `bridge.toml` gives it, and no client secret yet.
+    pub fn new(base_url: Url, client_id: impl Into<String>) -> Self {
+        Self {
+            base_url,
+            token_url: None,
+            client_id: client_id.into(),
+            client_secret: None,
+            client_secret_file: None,
+            scope: defaults::tm_scope(),
+            defect_path: defaults::defect_path(),
+            defect_status_field: defaults::defect_status_field(),
+            defect_priority_field: defaults::defect_priority_field(),
+            connect_timeout_ms: defaults::connect_timeout_ms(),
+            timeout_ms: defaults::request_timeout_ms(),
+        }
+    }
 }
 
 /// The ledger store.

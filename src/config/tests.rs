@@ -426,3 +426,20 @@ fn an_empty_or_short_operator_token_file_is_refused_naming_it() {
         assert!(message.contains("openssl rand -hex 16"), "{message}");
     }
 }
+
+/// The constructors the tests and benchmarks start from give exactly what a
+/// `bridge.toml` without the optional keys gives.
+#[test]
+fn constructors_give_the_toml_defaults() {
+    let loaded = load_text(MINIMAL).unwrap();
+    let jira = JiraSettings {
+        email: loaded.jira.email.clone(),
+        ..JiraSettings::new(JiraFlavour::Cloud, loaded.jira.base_url.clone())
+    };
+    assert_eq!(format!("{jira:?}"), format!("{:?}", loaded.jira));
+    let testmanager = TestManagerSettings::new(loaded.testmanager.base_url.clone(), "abc");
+    assert_eq!(
+        format!("{testmanager:?}"),
+        format!("{:?}", loaded.testmanager)
+    );
+}

@@ -272,29 +272,19 @@ pub fn settings(
         },
         access: Default::default(),
         jira: JiraSettings {
-            flavour,
-            base_url: jira.base_url(),
-            browse_url: None,
             email: (flavour == JiraFlavour::Cloud).then(|| "bot@example.com".to_owned()),
             token: Some(SecretString::from(JIRA_TOKEN)),
-            token_file: None,
             connect_timeout_ms: 2_000,
             timeout_ms: 5_000,
-            field_cache_secs: 600,
             verify_on_start: false,
+            ..JiraSettings::new(flavour, jira.base_url())
         },
         testmanager: TestManagerSettings {
-            base_url: tm.base_url(),
-            token_url: None,
-            client_id: "bridge-client".into(),
             client_secret: Some(SecretString::from(TM_SECRET)),
-            client_secret_file: None,
             scope: "TM.TestExecutions.Read".into(),
-            defect_path: "api/v2/{projectId}/defects/{defectId}".into(),
-            defect_status_field: "status".into(),
-            defect_priority_field: "priority".into(),
             connect_timeout_ms: 2_000,
             timeout_ms: 5_000,
+            ..TestManagerSettings::new(tm.base_url(), "bridge-client")
         },
         store: StoreSettings {
             url: store_url,
